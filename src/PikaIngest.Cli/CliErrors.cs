@@ -1,0 +1,38 @@
+using System.Text.Json;
+using PikaIngest.Core.Shards;
+
+namespace PikaIngest.Cli;
+
+/// <summary>Turns expected failures into one clear line on stderr and an exit code, never a stack trace.</summary>
+internal static class CliErrors
+{
+    public const int Ok = 0;
+
+    /// <summary>Some of the work failed (bad shards); the rest was done.</summary>
+    public const int PartialFailure = 1;
+
+    /// <summary>Nothing could be done: bad arguments, missing input, unwritable output.</summary>
+    public const int Failure = 2;
+
+    public static int Run(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions is [var inner] && IsExpected(inner))
+        {
+            Console.Error.WriteLine($"error: {inner.Message}");
+            return Failure;
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failure;
+        }
+    }
+
+    private static bool IsExpected(Exception e) =>
+        e is ShardFormatException or FormatException or IOException or UnauthorizedAccessException
+            or InvalidDataException or JsonException or ArgumentException or OperationCanceledException;
+}

@@ -1,0 +1,154 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PikaIngest.Core.Layout;
+
+/// <summary>
+/// <c>incoming/&lt;batch&gt;/_batch.json</c> (FORMATS.md §4): written before any shard, read by
+/// every converter of the batch.
+/// </summary>
+public sealed record BatchDescriptor
+{
+    public const int CurrentVersion = 1;
+
+    public int Version { get; init; } = CurrentVersion;
+
+    public required string BatchId { get; init; }
+
+    public required int Shards { get; init; }
+
+    public required string Format { get; init; }
+
+    public required int Instances { get; init; }
+
+    public string Compression { get; init; } = "lz4";
+
+    /// <summary>Block-based table format_version of the SSTs (5 unless the target needs otherwise).</summary>
+    public int SstFormatVersion { get; init; } = Sst.SstOptions.DefaultFormatVersion;
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Free-form producer options (the mock generator records its settings here).</summary>
+    public IReadOnlyDictionary<string, string>? Options { get; init; }
+}
+
+/// <summary>One SST file as listed in a completion record and in the manifest (FORMATS.md §6).</summary>
+public sealed record SstFileEntry
+{
+    public required string Key { get; init; }
+
+    public required int Shard { get; init; }
+
+    public required int Instance { get; init; }
+
+    public required long Size { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of the file bytes.</summary>
+    public required string Sha256 { get; init; }
+
+    public required long Entries { get; init; }
+
+    /// <summary>Base64 of the smallest user key (not the encoded RocksDB key).</summary>
+    public required string SmallestKey { get; init; }
+
+    /// <summary>Base64 of the largest user key.</summary>
+    public required string LargestKey { get; init; }
+}
+
+/// <summary>The shard a record was made from, as the store reported it.</summary>
+public sealed record SourceObject
+{
+    public required string Key { get; init; }
+
+    public required long Size { get; init; }
+
+    public string? ETag { get; init; }
+}
+
+/// <summary><c>state/&lt;batch&gt;/done/&lt;seq&gt;.json</c> (FORMATS.md §5): written after the shard's SSTs.</summary>
+public sealed record DoneRecord
+{
+    public const int CurrentVersion = 1;
+
+    public int Version { get; init; } = CurrentVersion;
+
+    public required string BatchId { get; init; }
+
+    public required int Shard { get; init; }
+
+    public required SourceObject Source { get; init; }
+
+    public required long RecordsRead { get; init; }
+
+    public required long UniqueKeys { get; init; }
+
+    public required long ElapsedMs { get; init; }
+
+    public required IReadOnlyList<SstFileEntry> Files { get; init; }
+}
+
+/// <summary><c>state/&lt;batch&gt;/failed/&lt;seq&gt;.json</c>: why a shard produced no SST.</summary>
+public sealed record FailedRecord
+{
+    public const int CurrentVersion = 1;
+
+    public int Version { get; init; } = CurrentVersion;
+
+    public required string BatchId { get; init; }
+
+    public required int Shard { get; init; }
+
+    public required SourceObject Source { get; init; }
+
+    public required string Reason { get; init; }
+
+    /// <summary>1-based line of the bad record, when there is one.</summary>
+    public long? Line { get; init; }
+
+    public required DateTimeOffset FailedAt { get; init; }
+}
+
+/// <summary>JSON settings shared by every persisted record: camelCase, no nulls, stable property order.</summary>
+public static class LayoutJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = false,
+
+        // Keys and ETags are shown as they are ("incoming/b/1.jsonl", "\"etag\""), not as \u0022 escapes.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
+
+    /// <summary>Parses a persisted record and rejects versions this build does not know.</summary>
+    public static T Deserialize<T>(ReadOnlySpan<byte> json, string source)
+    {
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize<T>(json, Options);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{source}: {e.Message}", e);
+        }
+
+        if (value is null)
+        {
+            throw new FormatException($"{source}: empty document");
+        }
+
+        var version = value switch
+        {
+            BatchDescriptor d => d.Version,
+            DoneRecord d => d.Version,
+            FailedRecord f => f.Version,
+            _ => 1,
+        };
+        return version == 1 ? value : throw new FormatException($"{source}: unsupported version {version}");
+    }
+}
