@@ -19,13 +19,14 @@ public struct RecordRef
 /// <summary>
 /// Parsed records of a shard (or of one chunk of it) in input order: the record's index is its
 /// generation order, which decides which duplicate wins. Keys and values are slices of the
-/// buffers the shard was read into, or of decode arenas for escaped and base64 fields, so
-/// parsing copies nothing in the common case.
+/// memory the shard was mapped or read into, or of decode arenas for escaped and base64
+/// fields, so parsing copies nothing in the common case. Buffers are addressed by pointer
+/// (memory-mapped input, pinned arrays) so the SST writer can prefetch them.
 /// </summary>
-public sealed class RecordStore
+public sealed unsafe class RecordStore : IDisposable
 {
-    private readonly List<byte[]> _buffers = [];
     private readonly List<IntPtr> _pointers = [];
+    private readonly List<object> _owners = [];
     private readonly Lock _buffersLock = new();
     private RecordRef[] _records = [];
 
@@ -33,25 +34,23 @@ public sealed class RecordStore
 
     public long SourceBytes { get; internal set; }
 
-    /// <summary>Allocates a buffer that never moves, so the SST writer can prefetch and read it by address.</summary>
+    /// <summary>Allocates a buffer that never moves, so its address stays valid.</summary>
     public static byte[] AllocateBuffer(int length) => GC.AllocateUninitializedArray<byte>(length, pinned: true);
 
     /// <summary>Registers a buffer from <see cref="AllocateBuffer"/>; returns its index for <see cref="RecordRef"/>.</summary>
-    public unsafe int AddBuffer(byte[] buffer)
+    public int AddBuffer(byte[] buffer) =>
+        AddRegion((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)), buffer);
+
+    /// <summary>Registers memory that <paramref name="owner"/> keeps valid for the life of this store.</summary>
+    internal int AddRegion(byte* pointer, object owner)
     {
         lock (_buffersLock)
         {
-            _buffers.Add(buffer);
-            _pointers.Add((IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)));
-            return _buffers.Count - 1;
+            _pointers.Add((IntPtr)pointer);
+            _owners.Add(owner);
+            return _pointers.Count - 1;
         }
     }
-
-    internal RecordRef[] Records => _records;
-
-    internal int BufferCount => _buffers.Count;
-
-    internal unsafe byte* Pointer(int buffer) => (byte*)_pointers[buffer];
 
     internal void SetRecords(RecordRef[] records, int count)
     {
@@ -59,23 +58,42 @@ public sealed class RecordStore
         Count = count;
     }
 
+    internal RecordRef[] Records => _records;
+
+    internal int BufferCount => _pointers.Count;
+
+    internal byte* Pointer(int buffer) => (byte*)_pointers[buffer];
+
     public ref readonly RecordRef this[int index] => ref _records[index];
 
     public ReadOnlySpan<byte> Key(int index)
     {
         ref readonly var r = ref _records[index];
-        return new ReadOnlySpan<byte>(_buffers[r.KeyBuffer], r.KeyOffset, r.KeyLength);
+        return new ReadOnlySpan<byte>((byte*)_pointers[r.KeyBuffer] + r.KeyOffset, r.KeyLength);
     }
 
     public ReadOnlySpan<byte> Value(int index)
     {
         ref readonly var r = ref _records[index];
-        return new ReadOnlySpan<byte>(_buffers[r.ValueBuffer], r.ValueOffset, r.ValueLength);
+        return new ReadOnlySpan<byte>((byte*)_pointers[r.ValueBuffer] + r.ValueOffset, r.ValueLength);
     }
 
     public long Expire(int index) => _records[index].ExpireUnixSeconds;
 
-    internal byte[] Buffer(int index) => _buffers[index];
+    /// <summary>Releases owned mappings; the store's spans are invalid afterwards.</summary>
+    public void Dispose()
+    {
+        lock (_buffersLock)
+        {
+            foreach (var owner in _owners.OfType<IDisposable>().Distinct())
+            {
+                owner.Dispose();
+            }
+
+            _owners.Clear();
+            _pointers.Clear();
+        }
+    }
 }
 
 /// <summary>Growable list of records produced by one parser.</summary>

@@ -13,7 +13,7 @@ namespace PikaIngest.Core.Shards;
 /// produces the error message. Field bytes that appear verbatim in the input are referenced,
 /// not copied.
 /// </summary>
-internal sealed class ShardParser
+internal sealed unsafe class ShardParser
 {
     private static readonly SearchValues<byte> QuoteOrBackslash = SearchValues.Create("\"\\"u8);
     private static readonly SearchValues<byte> NumberBytes = SearchValues.Create("0123456789-+.eE"u8);
@@ -22,7 +22,7 @@ internal sealed class ShardParser
     private readonly DecodeArena _arena;
     private readonly RecordList _output;
     private readonly string _source;
-    private byte[] _data = [];
+    private byte* _data;
     private int _dataBuffer;
 
     public ShardParser(RecordStore store, RecordList output, string source)
@@ -43,18 +43,18 @@ internal sealed class ShardParser
         Expire,
     }
 
-    /// <summary>Parses the complete lines in <c>data[start..end)</c>; <paramref name="firstLine"/> is the 1-based number of the first.</summary>
-    public void ParseLines(byte[] data, int dataBuffer, int start, int end, long firstLine)
+    /// <summary>Parses the complete lines in <c>data[start..end)</c> of a store buffer; <paramref name="firstLine"/> is the 1-based number of the first.</summary>
+    public void ParseLines(int dataBuffer, int start, int end, long firstLine)
     {
-        _data = data;
+        _data = _store.Pointer(dataBuffer);
         _dataBuffer = dataBuffer;
         var line = firstLine;
         var position = start;
         while (position < end)
         {
-            var newline = data.AsSpan(position, end - position).IndexOf((byte)'\n');
+            var newline = Bytes(position, end - position).IndexOf((byte)'\n');
             var lineEnd = newline < 0 ? end : position + newline;
-            var contentEnd = lineEnd > position && data[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
+            var contentEnd = lineEnd > position && _data[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
             if (!TryParseFast(position, contentEnd, line))
             {
                 ParseLineSlow(position, contentEnd, line);
@@ -66,12 +66,12 @@ internal sealed class ShardParser
     }
 
     /// <summary>Parses a top-level JSON array of record objects (the original tool's layout).</summary>
-    public void ParseArray(byte[] data, int dataBuffer, int start, int end)
+    public void ParseArray(int dataBuffer, int start, int end)
     {
-        _data = data;
+        _data = _store.Pointer(dataBuffer);
         _dataBuffer = dataBuffer;
-        var reader = new Utf8JsonReader(data.AsSpan(start, end - start), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
-        var lines = new LineCounter(data, start);
+        var reader = new Utf8JsonReader(Bytes(start, end - start), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        var lines = new LineCounter(_data, start, end);
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
@@ -107,6 +107,8 @@ internal sealed class ShardParser
     }
 
     private ShardFormatException Error(long line, string reason) => new(_source, line, reason);
+
+    private ReadOnlySpan<byte> Bytes(int start, int length) => new(_data + start, length);
 
     private static string JsonReason(JsonException e)
     {
@@ -178,13 +180,13 @@ internal sealed class ShardParser
             }
 
             var nameStart = i + 1;
-            var nameLength = _data.AsSpan(nameStart, end - nameStart).IndexOfAny(QuoteOrBackslash);
+            var nameLength = Bytes(nameStart, end - nameStart).IndexOfAny(QuoteOrBackslash);
             if (nameLength < 0 || _data[nameStart + nameLength] != '"')
             {
                 return false;
             }
 
-            var field = Classify(_data.AsSpan(nameStart, nameLength));
+            var field = Classify(Bytes(nameStart, nameLength));
             i = SkipWhitespace(nameStart + nameLength + 1, end);
             if (i >= end || _data[i] != ':')
             {
@@ -267,7 +269,7 @@ internal sealed class ShardParser
 
         if (field is Field.Key64 or Field.Value64)
         {
-            var encoded = new ReadOnlySpan<byte>(_store.Buffer(buffer), offset, length);
+            var encoded = new ReadOnlySpan<byte>(_store.Pointer(buffer) + offset, length);
             var maxDecoded = Base64.GetMaxDecodedFromUtf8Length(length);
             var target = _arena.Reserve(maxDecoded, out buffer, out offset);
             if (Base64.DecodeFromUtf8(encoded, target, out _, out length) != OperationStatus.Done)
@@ -311,7 +313,7 @@ internal sealed class ShardParser
     private bool TryReadStringFast(ref int i, int end, out int buffer, out int offset, out int length)
     {
         var start = i + 1;
-        var span = _data.AsSpan(start, end - start);
+        var span = Bytes(start, end - start);
         var stop = span.IndexOfAny(QuoteOrBackslash);
         if (stop < 0)
         {
@@ -347,7 +349,7 @@ internal sealed class ShardParser
         var j = start;
         while (j < end)
         {
-            var rest = _data.AsSpan(j, end - j);
+            var rest = Bytes(j, end - j);
             var stop = rest.IndexOfAny(QuoteOrBackslash);
             if (stop < 0)
             {
@@ -413,7 +415,7 @@ internal sealed class ShardParser
     }
 
     /// <summary>Control bytes are fine when they came from escapes, not when they were in the input.</summary>
-    private bool HasRawControl(int start, int end) => _data.AsSpan(start, end - start).IndexOfAnyInRange((byte)0, (byte)0x1f) >= 0;
+    private bool HasRawControl(int start, int end) => Bytes(start, end - start).IndexOfAnyInRange((byte)0, (byte)0x1f) >= 0;
 
     private bool TryReadUnicodeEscape(ref int j, int end, Span<byte> target, ref int written)
     {
@@ -476,7 +478,7 @@ internal sealed class ShardParser
     private bool TryReadInteger(ref int i, int end, out long value)
     {
         value = 0;
-        if (end - i >= 4 && _data.AsSpan(i, 4).SequenceEqual("null"u8))
+        if (end - i >= 4 && Bytes(i, 4).SequenceEqual("null"u8))
         {
             i += 4;
             return true;
@@ -508,7 +510,7 @@ internal sealed class ShardParser
         {
             case (byte)'"':
                 var start = i + 1;
-                var stop = _data.AsSpan(start, end - start).IndexOfAny(QuoteOrBackslash);
+                var stop = Bytes(start, end - start).IndexOfAny(QuoteOrBackslash);
                 if (stop < 0 || _data[start + stop] != '"')
                 {
                     return false;
@@ -525,7 +527,7 @@ internal sealed class ShardParser
                     i++;
                 }
 
-                var token = _data.AsSpan(from, i - from);
+                var token = Bytes(from, i - from);
                 return token.SequenceEqual("true"u8) || token.SequenceEqual("false"u8) || token.SequenceEqual("null"u8) || IsPlainNumber(token);
         }
     }
@@ -535,7 +537,7 @@ internal sealed class ShardParser
 
     private void ParseLineSlow(int start, int end, long line)
     {
-        var reader = new Utf8JsonReader(_data.AsSpan(start, end - start), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        var reader = new Utf8JsonReader(Bytes(start, end - start), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         try
         {
             if (!reader.Read())
@@ -680,16 +682,17 @@ internal sealed class ShardParser
     }
 
     /// <summary>Maps byte offsets to 1-based line numbers for offsets visited in increasing order.</summary>
-    private struct LineCounter(byte[] data, int start)
+    private struct LineCounter(byte* data, int start, int end)
     {
         private int _offset = start;
         private long _line = 1;
 
         public long LineAt(int offset)
         {
+            offset = Math.Min(offset, end);
             if (offset > _offset)
             {
-                _line += data.AsSpan(_offset, Math.Min(offset, data.Length) - _offset).Count((byte)'\n');
+                _line += new ReadOnlySpan<byte>(data + _offset, offset - _offset).Count((byte)'\n');
                 _offset = offset;
             }
 

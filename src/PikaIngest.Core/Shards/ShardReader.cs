@@ -2,44 +2,58 @@ namespace PikaIngest.Core.Shards;
 
 /// <summary>
 /// Reads a shard file into parsed <see cref="RecordStore"/>s: the whole file at once, or in
-/// chunks of about a given size for the external sort. Lines are split across threads.
+/// chunks of about a given size for the external sort. The file is memory-mapped and lines are
+/// parsed by several threads in place.
 /// </summary>
-public static class ShardReader
+public static unsafe class ShardReader
 {
-    /// <summary>Largest single buffer a chunk is read into; a chunk may hold several.</summary>
-    private const int MaxBufferBytes = 1 << 30;
+    /// <summary>Largest region one store buffer spans (record offsets are 32-bit); a chunk may hold several.</summary>
+    private const long MaxRegionBytes = 1L << 30;
 
-    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+    /// <summary>Below this a chunk is parsed by one thread: splitting costs more than it saves.</summary>
+    private const long MinParallelBytes = 4L << 20;
 
-    /// <summary>Reads and parses the whole shard; throws <see cref="ShardFormatException"/> for bad content.</summary>
-    public static RecordStore ReadAll(string path, string source, int parallelism = 1, Action<long>? progress = null) =>
-        ReadChunks(path, source, long.MaxValue, parallelism, progress).Single();
+    /// <summary>Reads and parses the whole shard; the caller disposes the store (which unmaps the file).</summary>
+    public static RecordStore ReadAll(string path, string source, int parallelism = 1, Action<long>? progress = null)
+    {
+        var file = MappedFile.Open(path, source);
+        var store = new RecordStore();
+        try
+        {
+            Parse(file, store, file, source, long.MaxValue, new Cursor(StartOffset(file)), parallelism, progress);
+            if (store.Count == 0)
+            {
+                throw new ShardFormatException(source, 0, "shard has no records");
+            }
+
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Parses the shard in chunks of whole lines, each about <paramref name="chunkBytes"/> of input
-    /// (a single line larger than that makes its chunk larger). Records keep input order within
-    /// and across chunks. A shard without records is an error.
+    /// (a single longer line makes its chunk longer). Records keep input order within and across
+    /// chunks. A chunk is valid until the next one is requested. A shard without records is an error.
     /// </summary>
     public static IEnumerable<RecordStore> ReadChunks(string path, string source, long chunkBytes, int parallelism = 1, Action<long>? progress = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1);
-        using var file = OpenShard(path, source);
-        var length = file.Length;
-        var prefix = SniffStart(file, out var skip);
-        file.Position = skip;
-        if (prefix == (byte)'[')
-        {
-            yield return ReadArray(file, length - skip, source, progress);
-            yield break;
-        }
-
-        var reader = new LineChunker(file, length - skip, source, parallelism, progress);
+        using var file = MappedFile.Open(path, source);
+        var cursor = new Cursor(StartOffset(file));
         var any = false;
-        while (reader.TryReadChunk(chunkBytes, out var store))
+        while (cursor.Offset < file.Length)
         {
-            any |= store.Count > 0;
+            using var store = new RecordStore();
+            Parse(file, store, keepAlive: cursor, source, chunkBytes, cursor, parallelism, progress);
             if (store.Count > 0)
             {
+                any = true;
                 yield return store;
             }
         }
@@ -50,208 +64,167 @@ public static class ShardReader
         }
     }
 
-    private static FileStream OpenShard(string path, string source)
+    /// <summary>Where parsing resumes: the next unread byte and the number of the next line.</summary>
+    private sealed class Cursor(long offset)
     {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ShardFormatException(source, 0, "no such file");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new ShardFormatException(source, 0, "permission denied");
-        }
+        public long Offset { get; set; } = offset;
+
+        public long NextLine { get; set; } = 1;
     }
 
-    /// <summary>Returns the first significant byte (0 for an empty file) and how many leading bytes (BOM) to skip.</summary>
-    private static byte SniffStart(FileStream file, out int skip)
+    /// <summary>Skips a UTF-8 byte order mark.</summary>
+    private static long StartOffset(MappedFile file) =>
+        file.Length >= 3 && file.Pointer[0] == 0xEF && file.Pointer[1] == 0xBB && file.Pointer[2] == 0xBF ? 3 : 0;
+
+    private static void Parse(MappedFile file, RecordStore store, object keepAlive, string source, long chunkBytes, Cursor cursor, int parallelism, Action<long>? progress)
     {
-        Span<byte> head = stackalloc byte[4096];
-        var read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        head = head[..read];
-        skip = head.StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
-        var rest = head[skip..];
+        var rest = new ReadOnlySpan<byte>(file.Pointer + cursor.Offset, (int)Math.Min(file.Length - cursor.Offset, 4096));
         var first = rest.IndexOfAnyExcept(" \t\r\n"u8);
-        return first < 0 ? (byte)0 : rest[first];
+        if (cursor.Offset == StartOffset(file) && first >= 0 && rest[first] == (byte)'[')
+        {
+            ParseArray(file, store, keepAlive, source, cursor, progress);
+            return;
+        }
+
+        var lists = new List<RecordList>();
+        var chunkEnd = LineBoundaryAtOrAfter(file, Math.Min(file.Length, cursor.Offset + chunkBytes));
+        while (cursor.Offset < chunkEnd)
+        {
+            var regionEnd = LineBoundaryAtOrAfter(file, Math.Min(chunkEnd, cursor.Offset + MaxRegionBytes));
+            if (regionEnd - cursor.Offset > int.MaxValue)
+            {
+                throw new ShardFormatException(source, cursor.NextLine, "line longer than 2 GiB");
+            }
+
+            var length = (int)(regionEnd - cursor.Offset);
+            var buffer = store.AddRegion(file.Pointer + cursor.Offset, keepAlive);
+            cursor.NextLine = ParseRegion(store, buffer, length, source, cursor.NextLine, length < MinParallelBytes ? 1 : parallelism, lists);
+            cursor.Offset = regionEnd;
+            progress?.Invoke(length);
+        }
+
+        store.SourceBytes = lists.Count == 0 ? 0 : chunkEnd;
+        if (lists.Count == 1)
+        {
+            store.SetRecords(lists[0].Items, lists[0].Count);
+            return;
+        }
+
+        var records = GC.AllocateUninitializedArray<RecordRef>(lists.Sum(l => l.Count));
+        var at = 0;
+        foreach (var list in lists)
+        {
+            Array.Copy(list.Items, 0, records, at, list.Count);
+            at += list.Count;
+        }
+
+        store.SetRecords(records, at);
     }
 
-    private static RecordStore ReadArray(FileStream file, long length, string source, Action<long>? progress)
+    /// <summary>The offset just past the first newline at or after <paramref name="offset"/> - 1, or the end of the file.</summary>
+    private static long LineBoundaryAtOrAfter(MappedFile file, long offset)
     {
-        if (length > Array.MaxLength)
+        if (offset >= file.Length)
+        {
+            return file.Length;
+        }
+
+        var position = Math.Max(offset - 1, 0);
+        while (position < file.Length)
+        {
+            var window = (int)Math.Min(file.Length - position, 1 << 20);
+            var newline = new ReadOnlySpan<byte>(file.Pointer + position, window).IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                return position + newline + 1;
+            }
+
+            position += window;
+        }
+
+        return file.Length;
+    }
+
+    private static void ParseArray(MappedFile file, RecordStore store, object keepAlive, string source, Cursor cursor, Action<long>? progress)
+    {
+        var length = file.Length - cursor.Offset;
+        if (length > int.MaxValue)
         {
             throw new ShardFormatException(source, 0, "JSON array shards over 2 GiB are not supported; write JSON Lines instead");
         }
 
-        var data = RecordStore.AllocateBuffer((int)length);
-        file.ReadExactly(data);
-        progress?.Invoke(length);
-        var store = new RecordStore { SourceBytes = length };
         var output = new RecordList((int)(length / 64));
-        new ShardParser(store, output, source).ParseArray(data, store.AddBuffer(data), 0, data.Length);
-        if (output.Count == 0)
-        {
-            throw new ShardFormatException(source, 0, "shard has no records");
-        }
-
+        var buffer = store.AddRegion(file.Pointer + cursor.Offset, keepAlive);
+        new ShardParser(store, output, source).ParseArray(buffer, 0, (int)length);
+        cursor.Offset = file.Length;
+        store.SourceBytes = length;
         store.SetRecords(output.Items, output.Count);
-        return store;
+        progress?.Invoke(length);
     }
 
-    /// <summary>Reads whole lines into buffers and parses them in parallel segments.</summary>
-    private sealed class LineChunker(FileStream file, long length, string source, int parallelism, Action<long>? progress)
+    /// <summary>Parses one region in parallel segments split at line boundaries; returns the number of the line after it.</summary>
+    private static long ParseRegion(RecordStore store, int buffer, int length, string source, long firstLine, int parts, List<RecordList> lists)
     {
-        private byte[] _carry = [];
-        private int _carryLength;
-        private long _remaining = length;
-        private long _nextLine = 1;
-
-        public bool TryReadChunk(long chunkBytes, out RecordStore store)
+        var data = store.Pointer(buffer);
+        var segments = SplitAtLines(data, length, parts);
+        var firstLines = new long[segments.Count];
+        var line = firstLine;
+        for (var s = 0; s < segments.Count; s++)
         {
-            store = new RecordStore();
-            if (_remaining == 0 && _carryLength == 0)
-            {
-                return false;
-            }
-
-            var lists = new List<RecordList>();
-            long consumed = 0;
-            while (consumed < chunkBytes && (_remaining > 0 || _carryLength > 0))
-            {
-                var wanted = Math.Min(Math.Min(chunkBytes - consumed, _remaining) + _carryLength, MaxBufferBytes);
-                var (buffer, complete) = FillBuffer((int)Math.Max(wanted, _carryLength + 1));
-                var bufferIndex = store.AddBuffer(buffer);
-                ParseSegments(store, buffer, bufferIndex, complete, lists);
-                consumed += complete;
-                progress?.Invoke(complete);
-            }
-
-            store.SourceBytes = consumed;
-            var total = lists.Sum(l => l.Count);
-            var records = GC.AllocateUninitializedArray<RecordRef>(total);
-            var at = 0;
-            foreach (var list in lists)
-            {
-                Array.Copy(list.Items, 0, records, at, list.Count);
-                at += list.Count;
-            }
-
-            store.SetRecords(records, total);
-            return true;
+            firstLines[s] = line;
+            line += new ReadOnlySpan<byte>(data + segments[s].Start, segments[s].End - segments[s].Start).Count((byte)'\n');
         }
 
-        /// <summary>Fills a buffer with the carried partial line plus new input; returns how many bytes are complete lines.</summary>
-        private (byte[] Buffer, int Complete) FillBuffer(int size)
+        var outputs = new RecordList[segments.Count];
+        var errors = new Exception?[segments.Count];
+        Parallel.For(0, segments.Count, new ParallelOptions { MaxDegreeOfParallelism = parts }, s =>
         {
-            var buffer = RecordStore.AllocateBuffer(size);
-            _carry.AsSpan(0, _carryLength).CopyTo(buffer);
-            var filled = _carryLength;
-            while (true)
+            var (start, end) = segments[s];
+            outputs[s] = new RecordList((end - start) / 56);
+            try
             {
-                var toRead = (int)Math.Min(buffer.Length - filled, _remaining);
-                if (toRead > 0)
-                {
-                    file.ReadExactly(buffer, filled, toRead);
-                    filled += toRead;
-                    _remaining -= toRead;
-                }
-
-                if (_remaining == 0)
-                {
-                    _carryLength = 0;
-                    return (buffer, filled);
-                }
-
-                var lastNewline = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n');
-                if (lastNewline >= 0)
-                {
-                    var complete = lastNewline + 1;
-                    _carryLength = filled - complete;
-                    if (_carry.Length < _carryLength)
-                    {
-                        _carry = new byte[Math.Max(_carryLength, 64 * 1024)];
-                    }
-
-                    buffer.AsSpan(complete, _carryLength).CopyTo(_carry);
-                    return (buffer, complete);
-                }
-
-                // One line longer than the buffer: grow until it fits, bounded by the field limits.
-                if (buffer.Length >= Array.MaxLength)
-                {
-                    throw new ShardFormatException(source, _nextLine, "line longer than 2 GiB");
-                }
-
-                var larger = RecordStore.AllocateBuffer((int)Math.Min((long)buffer.Length * 2, Array.MaxLength));
-                buffer.AsSpan(0, filled).CopyTo(larger);
-                buffer = larger;
+                new ShardParser(store, outputs[s], source).ParseLines(buffer, start, end, firstLines[s]);
             }
+            catch (ShardFormatException e)
+            {
+                errors[s] = e;
+            }
+        });
+
+        // Report the earliest bad line, whichever thread found it first.
+        if (errors.FirstOrDefault(e => e is not null) is { } error)
+        {
+            throw error;
         }
 
-        private void ParseSegments(RecordStore store, byte[] buffer, int bufferIndex, int complete, List<RecordList> lists)
+        lists.AddRange(outputs);
+        return line;
+    }
+
+    private static List<(int Start, int End)> SplitAtLines(byte* data, int length, int parts)
+    {
+        var segments = new List<(int, int)>(parts);
+        var start = 0;
+        for (var p = 1; p < parts && start < length; p++)
         {
-            var segments = SplitAtLines(buffer, complete, complete < 4 * 1024 * 1024 ? 1 : parallelism);
-            var firstLines = new long[segments.Count];
-            var line = _nextLine;
-            for (var s = 0; s < segments.Count; s++)
+            var target = (int)((long)length * p / parts);
+            if (target <= start)
             {
-                firstLines[s] = line;
-                line += buffer.AsSpan(segments[s].Start, segments[s].End - segments[s].Start).Count((byte)'\n');
+                continue;
             }
 
-            _nextLine = line;
-            var outputs = new RecordList[segments.Count];
-            var errors = new Exception?[segments.Count];
-            Parallel.For(0, segments.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, s =>
+            var newline = new ReadOnlySpan<byte>(data + target, length - target).IndexOf((byte)'\n');
+            if (newline < 0)
             {
-                var (start, end) = segments[s];
-                outputs[s] = new RecordList((end - start) / 56);
-                try
-                {
-                    new ShardParser(store, outputs[s], source).ParseLines(buffer, bufferIndex, start, end, firstLines[s]);
-                }
-                catch (ShardFormatException e)
-                {
-                    errors[s] = e;
-                }
-            });
-
-            // Report the earliest bad line, whichever thread found it first.
-            if (errors.FirstOrDefault(e => e is not null) is { } error)
-            {
-                throw error;
+                break;
             }
 
-            lists.AddRange(outputs);
+            var end = target + newline + 1;
+            segments.Add((start, end));
+            start = end;
         }
 
-        private static List<(int Start, int End)> SplitAtLines(byte[] buffer, int length, int parts)
-        {
-            var segments = new List<(int, int)>(parts);
-            var start = 0;
-            for (var p = 1; p < parts && start < length; p++)
-            {
-                var target = (int)((long)length * p / parts);
-                if (target <= start)
-                {
-                    continue;
-                }
-
-                var newline = buffer.AsSpan(target, length - target).IndexOf((byte)'\n');
-                if (newline < 0)
-                {
-                    break;
-                }
-
-                var end = target + newline + 1;
-                segments.Add((start, end));
-                start = end;
-            }
-
-            segments.Add((start, length));
-            return segments;
-        }
+        segments.Add((start, length));
+        return segments;
     }
 }

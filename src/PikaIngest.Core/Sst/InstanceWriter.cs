@@ -10,7 +10,8 @@ namespace PikaIngest.Core.Sst;
 /// Encodes sorted user records into one instance's SST. Records are gathered and encoded into a
 /// contiguous batch first and only then handed to RocksDB: gathering in key order is a stream of
 /// random memory reads, and doing them in a tight loop with prefetching (instead of between
-/// RocksDB calls) lets the CPU overlap the cache misses.
+/// RocksDB calls) lets the CPU overlap the cache misses. When a spare core is available, RocksDB
+/// writes one batch on a second thread while the next batch is gathered.
 /// </summary>
 internal sealed unsafe class InstanceWriter
 {
@@ -26,19 +27,29 @@ internal sealed unsafe class InstanceWriter
     private readonly long _createdUnixMs;
     private readonly string _sourceName;
     private readonly Action<long> _progress;
-    private readonly byte[] _batch = RecordStore.AllocateBuffer(BatchBytes);
-    private readonly int[] _layout = new int[BatchRecords * 3];
-    private int _used;
-    private int _count;
+    private readonly bool _pipelined;
+    private Batch _batch = new();
+    private Batch _spare = new();
+    private Task? _writing;
     private byte[] _last = new byte[256];
 
-    public InstanceWriter(SstFileBuilder builder, RecordEncoding encoding, long createdUnixMs, string sourceName, Action<long> progress)
+    public InstanceWriter(SstFileBuilder builder, RecordEncoding encoding, long createdUnixMs, string sourceName, Action<long> progress, bool pipelined)
     {
         _builder = builder;
         _encoding = encoding;
         _createdUnixMs = createdUnixMs;
         _sourceName = sourceName;
         _progress = progress;
+        _pipelined = pipelined;
+    }
+
+    /// <summary>Encoded records waiting for RocksDB: the bytes, and (offset, key length, value length) per record.</summary>
+    private sealed class Batch
+    {
+        public readonly byte[] Bytes = RecordStore.AllocateBuffer(BatchBytes);
+        public readonly int[] Layout = new int[BatchRecords * 3];
+        public int Used;
+        public int Count;
     }
 
     public byte[]? Smallest { get; private set; }
@@ -94,9 +105,11 @@ internal sealed unsafe class InstanceWriter
     {
         var keyRoom = _encoding.MaxEncodedKeyLength(key.Length);
         var valueLength = _encoding.EncodedValueLength(value.Length);
-        if (_count == BatchRecords || _used + keyRoom + valueLength > _batch.Length)
+        var batch = _batch;
+        if (batch.Count == BatchRecords || batch.Used + keyRoom + valueLength > batch.Bytes.Length)
         {
-            Flush();
+            Hand();
+            batch = _batch;
         }
 
         Smallest ??= key.ToArray();
@@ -107,38 +120,85 @@ internal sealed unsafe class InstanceWriter
 
         key.CopyTo(_last);
         LastLength = key.Length;
-        if (keyRoom + valueLength > _batch.Length)
+        if (keyRoom + valueLength > batch.Bytes.Length)
         {
+            Hand();
+            _writing?.GetAwaiter().GetResult();
             PutAlone(key, value, expireUnixSeconds, keyRoom, valueLength);
             return;
         }
 
-        var keyLength = _encoding.EncodeKey(key, _batch.AsSpan(_used));
-        EncodeValue(key, value, expireUnixSeconds, _batch.AsSpan(_used + keyLength, valueLength));
-        var slot = _count * 3;
-        _layout[slot] = _used;
-        _layout[slot + 1] = keyLength;
-        _layout[slot + 2] = valueLength;
-        _used += keyLength + valueLength;
-        _count++;
+        var keyLength = _encoding.EncodeKey(key, batch.Bytes.AsSpan(batch.Used));
+        EncodeValue(key, value, expireUnixSeconds, batch.Bytes.AsSpan(batch.Used + keyLength, valueLength));
+        var slot = batch.Count * 3;
+        batch.Layout[slot] = batch.Used;
+        batch.Layout[slot + 1] = keyLength;
+        batch.Layout[slot + 2] = valueLength;
+        batch.Used += keyLength + valueLength;
+        batch.Count++;
     }
 
-    /// <summary>Hands the batched records to RocksDB.</summary>
+    /// <summary>Writes everything added so far to RocksDB.</summary>
     public void Flush()
     {
-        fixed (byte* batch = _batch)
+        Hand();
+        _writing?.GetAwaiter().GetResult();
+        _writing = null;
+    }
+
+    /// <summary>After a failure: waits for an in-flight batch and drops the rest (the caller reports the first error).</summary>
+    public void Abandon()
+    {
+        try
         {
-            for (var i = 0; i < _count; i++)
+            _writing?.GetAwaiter().GetResult();
+        }
+        catch (IOException)
+        {
+            // The file is being discarded; the error that made us abandon it is the one that matters.
+        }
+
+        _writing = null;
+    }
+
+    /// <summary>Passes the current batch to RocksDB (on the writer thread when pipelined) and starts the next.</summary>
+    private void Hand()
+    {
+        var full = _batch;
+        if (full.Count == 0)
+        {
+            return;
+        }
+
+        // One batch in flight at a time: RocksDB's writer is single-threaded and order matters.
+        _writing?.GetAwaiter().GetResult();
+        _batch = _spare;
+        _spare = full;
+        if (_pipelined)
+        {
+            _writing = Task.Run(() => Put(full));
+        }
+        else
+        {
+            Put(full);
+        }
+    }
+
+    private void Put(Batch batch)
+    {
+        fixed (byte* bytes = batch.Bytes)
+        {
+            for (var i = 0; i < batch.Count; i++)
             {
-                var offset = _layout[i * 3];
-                var keyLength = _layout[(i * 3) + 1];
-                _builder.Put(new ReadOnlySpan<byte>(batch + offset, keyLength), new ReadOnlySpan<byte>(batch + offset + keyLength, _layout[(i * 3) + 2]));
+                var offset = batch.Layout[i * 3];
+                var keyLength = batch.Layout[(i * 3) + 1];
+                _builder.Put(new ReadOnlySpan<byte>(bytes + offset, keyLength), new ReadOnlySpan<byte>(bytes + offset + keyLength, batch.Layout[(i * 3) + 2]));
             }
         }
 
-        _progress(_count);
-        _count = 0;
-        _used = 0;
+        _progress(batch.Count);
+        batch.Count = 0;
+        batch.Used = 0;
     }
 
     /// <summary>A record larger than the batch buffer (values may reach 512 MiB) is encoded on its own.</summary>

@@ -86,7 +86,7 @@ public static class ShardConverter
 
     private static (long Read, long Unique, List<SstFileEntry> Files) ConvertInMemory(ConvertRequest request, long length)
     {
-        var store = ShardReader.ReadAll(request.ShardPath, request.SourceName, request.Parallelism, bytes => request.Progress?.Invoke(bytes / 2));
+        using var store = ShardReader.ReadAll(request.ShardPath, request.SourceName, request.Parallelism, bytes => request.Progress?.Invoke(bytes / 2));
         var partitions = Partition(store, request.Instances, request.Parallelism);
         var writers = new (SstFileBuilder? Builder, SstFileEntry? Entry)[request.Instances];
         try
@@ -99,8 +99,8 @@ public static class ShardConverter
                     return;
                 }
 
-                var unique = RecordSorter.SortUnique(store.Key, ordinals, ordinals.Length);
-                writers[instance] = WriteInstance(request, instance, w => w.AddSorted(store, ordinals, unique), records => request.Progress?.Invoke((long)(length / 2.0 * records / store.Count)));
+                var unique = RecordSorter.SortUnique(store, ordinals, ordinals.Length);
+                writers[instance] = WriteInstance(request, instance, Pipelined(request, partitions), w => w.AddSorted(store, ordinals, unique), records => request.Progress?.Invoke((long)(length / 2.0 * records / store.Count)));
             });
             return (store.Count, writers.Sum(w => w.Entry?.Entries ?? 0), Publish(writers));
         }
@@ -112,6 +112,10 @@ public static class ShardConverter
             }
         }
     }
+
+    /// <summary>A second thread per instance pays off only when the instances alone cannot use the cores.</summary>
+    private static bool Pipelined(ConvertRequest request, uint[][] partitions) =>
+        request.Parallelism >= 2 * partitions.Count(p => p.Length > 0);
 
     /// <summary>Ordinals of each instance's records, ascending (input order).</summary>
     private static uint[][] Partition(RecordStore store, int instances, int parallelism)
@@ -186,7 +190,7 @@ public static class ShardConverter
                         return;
                     }
 
-                    var unique = RecordSorter.SortUnique(store.Key, ordinals, ordinals.Length);
+                    var unique = RecordSorter.SortUnique(store, ordinals, ordinals.Length);
                     var path = Path.Combine(spill, $"{order:D6}-{instance}.run");
                     SortedRun.Write(path, store, ordinals, unique);
                     runs[instance].Add(path);
@@ -203,7 +207,7 @@ public static class ShardConverter
                 }
 
                 using var merged = new MergedRuns(runs[instance], runRecords[instance]);
-                writers[instance] = WriteInstance(request, instance, w => w.AddAll(merged), records => request.Progress?.Invoke((long)(length / 2.0 * records / total)));
+                writers[instance] = WriteInstance(request, instance, request.Parallelism >= 2 * runs.Count(r => r.Count > 0), w => w.AddAll(merged), records => request.Progress?.Invoke((long)(length / 2.0 * records / total)));
             });
             return (read, writers.Sum(w => w.Entry?.Entries ?? 0), Publish(writers));
         }
@@ -219,7 +223,7 @@ public static class ShardConverter
     }
 
     /// <summary>Writes one instance's SST under a temporary name; returns the builder (to commit) and the file's facts.</summary>
-    private static (SstFileBuilder?, SstFileEntry?) WriteInstance(ConvertRequest request, int instance, Action<InstanceWriter> write, Action<long> progress)
+    private static (SstFileBuilder?, SstFileEntry?) WriteInstance(ConvertRequest request, int instance, bool pipelined, Action<InstanceWriter> write, Action<long> progress)
     {
         var key = ObjectLayout.SstFile(request.BatchId, request.Seq, instance);
         var path = Path.Combine(request.OutputRoot, key);
@@ -227,9 +231,19 @@ public static class ShardConverter
         var builder = new SstFileBuilder(path, request.Sst);
         try
         {
-            var writer = new InstanceWriter(builder, request.Format.Encoding(), request.CreatedUnixMs, request.SourceName, progress);
-            write(writer);
-            writer.Flush();
+            var writer = new InstanceWriter(builder, request.Format.Encoding(), request.CreatedUnixMs, request.SourceName, progress, pipelined);
+            try
+            {
+                write(writer);
+                writer.Flush();
+            }
+            catch
+            {
+                // Never dispose the builder while RocksDB is still writing on the other thread.
+                writer.Abandon();
+                throw;
+            }
+
             builder.Finish();
             var entry = new SstFileEntry
             {
