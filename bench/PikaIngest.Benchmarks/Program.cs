@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project bench/PikaIngest.Benchmarks -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(PikaIngest.Benchmarks.ShardParserBenchmarks).Assembly).Run(args);
