@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace PikaIngest.Core.Shards;
 
@@ -7,8 +8,10 @@ namespace PikaIngest.Core.Shards;
 /// copy of the input and the kernel's zeroing of a buffer as large as the shard, which together
 /// cost more than the parse itself. The file must not be truncated while mapped.
 /// </summary>
-internal sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe partial class MappedFile : IDisposable
 {
+    private const int AdviseDontNeed = 4;
+
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
     private bool _released;
@@ -54,6 +57,30 @@ internal sealed unsafe class MappedFile : IDisposable
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         return new MappedFile(file, view, pointer + view.PointerOffset, length);
     }
+
+    /// <summary>
+    /// Drops the pages of an already parsed range from this process (they stay in the page cache),
+    /// so reading a shard in chunks keeps resident memory at about one chunk, not the whole file.
+    /// </summary>
+    public void ReleaseRange(long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || Pointer is null)
+        {
+            return;
+        }
+
+        var pageSize = Environment.SystemPageSize;
+        var start = (long)Pointer + offset;
+        var alignedStart = (start + pageSize - 1) / pageSize * pageSize;
+        var alignedEnd = (start + length) / pageSize * pageSize;
+        if (alignedEnd > alignedStart)
+        {
+            _ = Advise((void*)alignedStart, (nuint)(alignedEnd - alignedStart), AdviseDontNeed);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Advise(void* address, nuint length, int advice);
 
     public void Dispose()
     {

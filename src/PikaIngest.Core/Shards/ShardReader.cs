@@ -49,13 +49,20 @@ public static unsafe class ShardReader
         var any = false;
         while (cursor.Offset < file.Length)
         {
-            using var store = new RecordStore();
-            Parse(file, store, keepAlive: cursor, source, chunkBytes, cursor, parallelism, progress);
-            if (store.Count > 0)
+            var chunkStart = cursor.Offset;
+            using (var store = new RecordStore())
             {
-                any = true;
-                yield return store;
+                Parse(file, store, keepAlive: cursor, source, chunkBytes, cursor, parallelism, progress);
+                if (store.Count > 0)
+                {
+                    any = true;
+                    yield return store;
+                }
             }
+
+            // Hold memory to about one chunk: the mapped pages and the chunk's arrays go before the next.
+            file.ReleaseRange(chunkStart, cursor.Offset - chunkStart);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
         if (!any)
