@@ -437,11 +437,11 @@ public sealed record SstTableProperties(
 
     private readonly ref struct SpanSource(ReadOnlySpan<byte> data) : IByteSource
     {
-        private readonly ReadOnlySpan<byte> data = data;
+        private readonly ReadOnlySpan<byte> _data = data;
 
-        public long Length => data.Length;
+        public long Length => _data.Length;
 
-        public ReadOnlySpan<byte> Read(long offset, int count) => data.Slice((int)offset, count);
+        public ReadOnlySpan<byte> Read(long offset, int count) => _data.Slice((int)offset, count);
     }
 
     private readonly struct FileSource(SafeFileHandle handle, long length, string name) : IByteSource
