@@ -13,6 +13,9 @@ public sealed class PikaV35Encoding : RecordEncoding
 
     public override TargetFormat Format => TargetFormat.PikaV35;
 
+    /// <summary>int32 seconds: 2038-01-19T03:14:07Z.</summary>
+    public override long MaxExpireUnixSeconds => int.MaxValue;
+
     public override int MaxEncodedKeyLength(int userKeyLength) => userKeyLength;
 
     public override int EncodeKey(ReadOnlySpan<byte> userKey, Span<byte> destination)

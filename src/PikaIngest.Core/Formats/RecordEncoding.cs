@@ -12,6 +12,9 @@ public abstract class RecordEncoding
 {
     public abstract TargetFormat Format { get; }
 
+    /// <summary>Latest expiry (Unix seconds) the format can store.</summary>
+    public virtual long MaxExpireUnixSeconds => long.MaxValue / 1000;
+
     /// <summary>Upper bound of <see cref="EncodeKey"/>'s output for a key of this length.</summary>
     public abstract int MaxEncodedKeyLength(int userKeyLength);
 

@@ -16,7 +16,6 @@ namespace PikaIngest.Core.Shards;
 internal sealed unsafe class ShardParser
 {
     private static readonly SearchValues<byte> QuoteOrBackslash = SearchValues.Create("\"\\"u8);
-    private static readonly SearchValues<byte> NumberBytes = SearchValues.Create("0123456789-+.eE"u8);
 
     private readonly RecordStore _store;
     private readonly DecodeArena _arena;
@@ -187,6 +186,11 @@ internal sealed unsafe class ShardParser
             }
 
             var field = Classify(Bytes(nameStart, nameLength));
+            if (field == Field.Unknown && !IsPlainStringContent(Bytes(nameStart, nameLength)))
+            {
+                return false;
+            }
+
             i = SkipWhitespace(nameStart + nameLength + 1, end);
             if (i >= end || _data[i] != ':')
             {
@@ -511,7 +515,7 @@ internal sealed unsafe class ShardParser
             case (byte)'"':
                 var start = i + 1;
                 var stop = Bytes(start, end - start).IndexOfAny(QuoteOrBackslash);
-                if (stop < 0 || _data[start + stop] != '"')
+                if (stop < 0 || _data[start + stop] != '"' || !IsPlainStringContent(Bytes(start, stop)))
                 {
                     return false;
                 }
@@ -532,8 +536,57 @@ internal sealed unsafe class ShardParser
         }
     }
 
-    private static bool IsPlainNumber(ReadOnlySpan<byte> token) =>
-        token.Length > 0 && token.IndexOfAnyExcept(NumberBytes) < 0 && token[0] is (byte)'-' or >= (byte)'0' and <= (byte)'9';
+    /// <summary>Raw string bytes JSON allows: no control characters, valid UTF-8 (what the slow path accepts).</summary>
+    private static bool IsPlainStringContent(ReadOnlySpan<byte> content) =>
+        content.IndexOfAnyInRange((byte)0, (byte)0x1f) < 0 && Utf8.IsValid(content);
+
+    /// <summary>The JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?</summary>
+    private static bool IsPlainNumber(ReadOnlySpan<byte> token)
+    {
+        var i = token.Length > 0 && token[0] == '-' ? 1 : 0;
+        var integerDigits = CountDigits(token[i..]);
+        if (integerDigits == 0 || (integerDigits > 1 && token[i] == '0'))
+        {
+            return false;
+        }
+
+        i += integerDigits;
+        if (i < token.Length && token[i] == '.')
+        {
+            var fractionDigits = CountDigits(token[(i + 1)..]);
+            if (fractionDigits == 0)
+            {
+                return false;
+            }
+
+            i += 1 + fractionDigits;
+        }
+
+        if (i < token.Length && token[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            if (i < token.Length && token[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            var exponentDigits = CountDigits(token[i..]);
+            if (exponentDigits == 0)
+            {
+                return false;
+            }
+
+            i += exponentDigits;
+        }
+
+        return i == token.Length;
+    }
+
+    private static int CountDigits(ReadOnlySpan<byte> text)
+    {
+        var count = text.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        return count < 0 ? text.Length : count;
+    }
 
     private void ParseLineSlow(int start, int end, long line)
     {
@@ -573,7 +626,16 @@ internal sealed unsafe class ShardParser
         var pending = default(Pending);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var fieldName = reader.GetString()!;
+            string fieldName;
+            try
+            {
+                fieldName = reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw Error(line, "member name is not valid UTF-8");
+            }
+
             var field = Classify(Encoding.UTF8.GetBytes(fieldName));
             reader.Read();
             switch (field)

@@ -214,13 +214,12 @@ internal sealed unsafe class InstanceWriter
 
     private void EncodeValue(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixSeconds, Span<byte> target)
     {
-        try
+        if (expireUnixSeconds > _encoding.MaxExpireUnixSeconds)
         {
-            _encoding.EncodeValue(value, expireUnixSeconds, _createdUnixMs, target);
+            var limit = DateTimeOffset.FromUnixTimeSeconds(_encoding.MaxExpireUnixSeconds).ToString("u", System.Globalization.CultureInfo.InvariantCulture);
+            throw new ShardFormatException(_sourceName, 0, $"key {ShardConverter.Describe(key)}: expire {expireUnixSeconds} is later than {_encoding.Format.Name()} can store ({limit})");
         }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw new ShardFormatException(_sourceName, 0, $"key {ShardConverter.Describe(key)}: {e.Message.Split(Environment.NewLine)[0]}");
-        }
+
+        _encoding.EncodeValue(value, expireUnixSeconds, _createdUnixMs, target);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
@@ -68,8 +69,18 @@ public static class ShardConverter
         var stopwatch = Stopwatch.StartNew();
         var length = SourceLength(request);
         var external = length * MemoryPerInputByte > request.MemoryBudget;
-        var (read, unique, files) = external ? ConvertExternal(request, length) : ConvertInMemory(request, length);
-        return new ConvertResult(read, unique, files, stopwatch.Elapsed, external);
+        try
+        {
+            var (read, unique, files) = external ? ConvertExternal(request, length) : ConvertInMemory(request, length);
+            return new ConvertResult(read, unique, files, stopwatch.Elapsed, external);
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.Count > 0)
+        {
+            // Callers handle ShardFormatException and I/O errors; report the first, not a wrapper.
+            var inner = e.Flatten().InnerExceptions;
+            ExceptionDispatchInfo.Capture(inner.FirstOrDefault(x => x is ShardFormatException) ?? inner[0]).Throw();
+            throw;
+        }
     }
 
     private static long SourceLength(ConvertRequest request)
