@@ -60,11 +60,24 @@ public sealed unsafe class RecordStore : IDisposable
 
     internal RecordRef[] Records => _records;
 
-    internal int BufferCount => _pointers.Count;
-
     internal byte* Pointer(int buffer) => (byte*)_pointers[buffer];
 
     public ref readonly RecordRef this[int index] => ref _records[index];
+
+    /// <summary>Key access for hot loops: the caller holds <see cref="Records"/> and a snapshot of the buffer addresses.</summary>
+    internal static ReadOnlySpan<byte> Key(RecordRef[] records, IntPtr[] pointers, uint index)
+    {
+        ref readonly var r = ref records[index];
+        return new ReadOnlySpan<byte>((byte*)pointers[r.KeyBuffer] + r.KeyOffset, r.KeyLength);
+    }
+
+    internal IntPtr[] PointerSnapshot()
+    {
+        lock (_buffersLock)
+        {
+            return [.. _pointers];
+        }
+    }
 
     public ReadOnlySpan<byte> Key(int index)
     {

@@ -62,11 +62,7 @@ internal sealed unsafe class InstanceWriter
     public void AddSorted(RecordStore store, uint[] ordinals, int count)
     {
         var refs = store.Records;
-        var pointers = new IntPtr[store.BufferCount];
-        for (var b = 0; b < pointers.Length; b++)
-        {
-            pointers[b] = (IntPtr)store.Pointer(b);
-        }
+        var pointers = store.PointerSnapshot();
 
         for (var i = 0; i < count; i++)
         {

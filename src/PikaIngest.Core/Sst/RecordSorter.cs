@@ -131,6 +131,9 @@ public static class RecordSorter
 
     private sealed class Sorter(RecordStore store, uint[] ordinals, ulong[] digits)
     {
+        private readonly RecordRef[] _records = store.Records;
+        private readonly IntPtr[] _pointers = store.PointerSnapshot();
+
         public int Written { get; private set; }
 
         /// <summary>
@@ -148,7 +151,7 @@ public static class RecordSorter
 
             for (var i = start; i < start + length; i++)
             {
-                digits[i] = Digit(store.Key((int)ordinals[i]), offset);
+                digits[i] = Digit(RecordStore.Key(_records, _pointers, ordinals[i]), offset);
             }
 
             if (length >= RadixThreshold)

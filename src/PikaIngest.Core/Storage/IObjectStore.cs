@@ -1,0 +1,88 @@
+namespace PikaIngest.Core.Storage;
+
+/// <summary>What a store knows about one object.</summary>
+/// <param name="Key">Object key relative to the store's bucket (and prefix).</param>
+/// <param name="ETag">The store's entity tag, quotes included as S3 returns them.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 when the store recorded one (our uploads do), else null.</param>
+public sealed record ObjectInfo(string Key, long Size, string? ETag, DateTimeOffset LastModified, string? Sha256 = null);
+
+/// <summary>Result of a conditional create (<c>If-None-Match: *</c>).</summary>
+public enum CreateOutcome
+{
+    Created,
+
+    /// <summary>An object already had that key; nothing was written.</summary>
+    AlreadyExists,
+}
+
+/// <summary>The object does not exist.</summary>
+public sealed class ObjectNotFoundException : Exception
+{
+    public ObjectNotFoundException(string location)
+        : base($"{location}: no such object")
+    {
+        Location = location;
+    }
+
+    public ObjectNotFoundException()
+        : this("object")
+    {
+    }
+
+    public ObjectNotFoundException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Location = message;
+    }
+
+    public string Location { get; } = "";
+}
+
+/// <summary>
+/// One bucket of an object store (optionally narrowed to a key prefix): S3 or a local folder
+/// laid out the same way. Keys are always '/'-separated and relative to the bucket (and prefix).
+/// Writes are atomic: a reader sees the whole new object or the old one, never a part.
+/// </summary>
+public interface IObjectStore
+{
+    string Bucket { get; }
+
+    /// <summary>Where this is, for messages: <c>s3://bucket/prefix</c> or a folder path.</summary>
+    string Location { get; }
+
+    /// <summary>Whether <see cref="CreateIfAbsentAsync"/> is really conditional on this store.</summary>
+    bool SupportsConditionalCreate { get; }
+
+    /// <summary>Metadata of an object, or null when it does not exist.</summary>
+    Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellation = default);
+
+    /// <summary>Reads a whole (small) object; throws <see cref="ObjectNotFoundException"/> or, past <paramref name="maxBytes"/>, <see cref="InvalidDataException"/>.</summary>
+    Task<byte[]> GetBytesAsync(string key, long maxBytes, CancellationToken cancellation = default);
+
+    /// <summary>Downloads an object to a local file (temporary name, renamed when complete); returns its metadata.</summary>
+    Task<ObjectInfo> DownloadAsync(string key, string path, CancellationToken cancellation = default);
+
+    /// <summary>Writes (or replaces) an object from bytes.</summary>
+    Task<ObjectInfo> PutBytesAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellation = default);
+
+    /// <summary>Uploads a local file (multipart when large), recording its SHA-256 with the object.</summary>
+    Task<ObjectInfo> UploadAsync(string key, string path, string? sha256 = null, IProgress<long>? progress = null, CancellationToken cancellation = default);
+
+    /// <summary>Creates an object only if no object has the key (<c>If-None-Match: *</c>).</summary>
+    Task<CreateOutcome> CreateIfAbsentAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellation = default);
+
+    /// <summary>Objects whose keys start with <paramref name="prefix"/>, in key order.</summary>
+    IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellation = default);
+
+    /// <summary>Removes an object; a missing object is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellation = default);
+}
+
+/// <summary>A whole store: opens any of its buckets (S3 account/endpoint, or a folder of bucket folders).</summary>
+public interface IObjectStoreProvider
+{
+    /// <summary>What this is, for messages: <c>s3</c> (and endpoint) or <c>file:///root</c>.</summary>
+    string Location { get; }
+
+    IObjectStore Bucket(string name);
+}
