@@ -50,9 +50,10 @@ public static partial class ObjectLayout
         return match.Success && IsValidBatchId(batch) && seq > 0;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_-][A-Za-z0-9._-]*$")]
+    // \z, not $: $ also matches before a final newline, which would let "b\n" through.
+    [GeneratedRegex(@"^[A-Za-z0-9_-][A-Za-z0-9._-]*\z")]
     private static partial Regex BatchIdPattern();
 
-    [GeneratedRegex(@"^incoming/(?<batch>[^/]+)/(?<seq>[0-9]{1,9})\.jsonl$")]
+    [GeneratedRegex(@"^incoming/(?<batch>[^/]+)/(?<seq>[0-9]{1,9})\.jsonl\z")]
     private static partial Regex ShardKeyPattern();
 }

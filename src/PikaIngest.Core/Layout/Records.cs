@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -24,10 +25,10 @@ public sealed record BatchDescriptor
 
     public string Compression { get; init; } = "lz4";
 
+    public required DateTimeOffset CreatedAt { get; init; }
+
     /// <summary>Block-based table format_version of the SSTs (5 unless the target needs otherwise).</summary>
     public int SstFormatVersion { get; init; } = Sst.SstOptions.DefaultFormatVersion;
-
-    public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Free-form producer options (the mock generator records its settings here).</summary>
     public IReadOnlyDictionary<string, string>? Options { get; init; }
@@ -109,6 +110,36 @@ public sealed record FailedRecord
     public required DateTimeOffset FailedAt { get; init; }
 }
 
+/// <summary><c>results/&lt;batch&gt;.json</c>: the outcome of a batch, written by the manifest function.</summary>
+public sealed record BatchResult
+{
+    public const int CurrentVersion = 1;
+
+    public const string Succeeded = "succeeded";
+
+    /// <summary>A shard failed to convert: the batch is not ingested.</summary>
+    public const string Failed = "failed";
+
+    public int Version { get; init; } = CurrentVersion;
+
+    public required string BatchId { get; init; }
+
+    public required string Status { get; init; }
+
+    public string? Manifest { get; init; }
+
+    /// <summary>The node's reply to INGEST_S3.</summary>
+    public string? Reply { get; init; }
+
+    public IReadOnlyList<FailedShard>? FailedShards { get; init; }
+
+    public long? IngestMs { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+}
+
+public sealed record FailedShard(int Shard, string Reason, long? Line);
+
 /// <summary>JSON settings shared by every persisted record: camelCase, no nulls, stable property order.</summary>
 public static class LayoutJson
 {
@@ -120,7 +151,17 @@ public static class LayoutJson
 
         // Keys and ETags are shown as they are ("incoming/b/1.jsonl", "\"etag\""), not as \u0022 escapes.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new UtcInstantConverter() },
     };
+
+    /// <summary>Writes instants in UTC with a 'Z', as FORMATS.md shows them; reads any ISO 8601 offset.</summary>
+    private sealed class UtcInstantConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDateTimeOffset();
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
+    }
 
     public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
 
@@ -147,6 +188,8 @@ public static class LayoutJson
             BatchDescriptor d => d.Version,
             DoneRecord d => d.Version,
             FailedRecord f => f.Version,
+            Manifest m => m.Version,
+            BatchResult r => r.Version,
             _ => 1,
         };
         return version == 1 ? value : throw new FormatException($"{source}: unsupported version {version}");

@@ -337,7 +337,9 @@ public sealed class MockGenerator
             counter += (ulong)(target / minLine) + 1;
         }
 
-        keySpace = keyDigits >= 19 ? ulong.MaxValue : (ulong)Math.Pow(10, keyDigits);
+        // 10^19 still fits a ulong (and powers of ten are exact doubles up to 10^22); a larger space
+        // would hand out numbers with more digits than the key has room for.
+        keySpace = (ulong)Math.Pow(10, keyDigits);
         if (counter > keySpace)
         {
             throw new ArgumentException($"--key-size {options.KeySize} leaves {keyDigits} digits ({keySpace:N0} keys) after the prefix, but the batch may need up to {counter:N0} distinct keys: raise --key-size");
