@@ -13,3 +13,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# The real S3 protocol server the object store tests run against (npm s3rver, pinned in
+# tests/s3rver/package-lock.json).
+s3rver_dir="$(dirname "$0")/../tests/s3rver"
+if [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ]; then
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: nodejs npm"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  npm ci --prefix "$s3rver_dir" --no-audit --no-fund
+fi

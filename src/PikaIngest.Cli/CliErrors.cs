@@ -1,5 +1,7 @@
 using System.Text.Json;
+using PikaIngest.Core.Pipeline;
 using PikaIngest.Core.Shards;
+using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Cli;
 
@@ -32,7 +34,26 @@ internal static class CliErrors
         }
     }
 
+    public static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions is [var inner] && IsExpected(inner))
+        {
+            Console.Error.WriteLine($"error: {inner.Message}");
+            return Failure;
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failure;
+        }
+    }
+
     private static bool IsExpected(Exception e) =>
         e is ShardFormatException or FormatException or IOException or UnauthorizedAccessException
-            or InvalidDataException or JsonException or ArgumentException or OperationCanceledException;
+            or InvalidDataException or JsonException or ArgumentException or OperationCanceledException
+            or ObjectNotFoundException or IngestFailedException or InvalidOperationException or Amazon.Runtime.AmazonServiceException;
 }

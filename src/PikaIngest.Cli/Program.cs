@@ -6,5 +6,8 @@ var root = new RootCommand("pika-ingest: bulk-load data into Pika through SST fi
     MockCommand.Create(),
     ConvertCommand.Create(),
     InspectCommand.Create(),
+    UploadCommand.Create(),
+    InvokeCommand.Create(),
+    WatchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

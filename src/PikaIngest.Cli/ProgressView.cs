@@ -11,7 +11,10 @@ internal static class ProgressView
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(2);
 
-    public static T Run<T>(string title, long totalBytes, Func<Action<long>, T> work)
+    public static T Run<T>(string title, long totalBytes, Func<Action<long>, T> work) =>
+        RunAsync(title, totalBytes, report => Task.Run(() => work(report))).GetAwaiter().GetResult();
+
+    public static async Task<T> RunAsync<T>(string title, long totalBytes, Func<Action<long>, Task<T>> work)
     {
         long done = 0;
         void Report(long bytes) => Interlocked.Add(ref done, bytes);
@@ -42,7 +45,7 @@ internal static class ProgressView
             }
         }
 
-        return job.GetAwaiter().GetResult();
+        return await job.ConfigureAwait(false);
     }
 
     private static bool IsInteractive() =>

@@ -29,13 +29,7 @@ public sealed class LocalFolderStore : IObjectStore
     /// <summary>Maps a key to its file, refusing keys that would leave the folder.</summary>
     public string PathOf(string key)
     {
-        if (string.IsNullOrEmpty(key) || key.StartsWith('/') || key.Contains('\\', StringComparison.Ordinal) || key.Contains('\0', StringComparison.Ordinal)
-            || key.Split('/').Any(segment => segment is "" or "." or ".."))
-        {
-            throw new ArgumentException($"invalid object key '{key}'");
-        }
-
-        return Path.Combine(Root, key);
+        return Path.Combine(Root, ObjectStores.RequireValidKey(key));
     }
 
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellation = default)
@@ -136,17 +130,25 @@ public sealed class LocalFolderStore : IObjectStore
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temporary = TemporaryName(path);
-        File.WriteAllBytes(temporary, content.ToArray());
         try
         {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.Write(content.Span);
+                file.Flush(flushToDisk: true);
+            }
+
             // A no-replace rename is atomic: of two racing creators exactly one wins.
             File.Move(temporary, path, overwrite: false);
             return Task.FromResult(CreateOutcome.Created);
         }
         catch (IOException) when (File.Exists(path))
         {
-            File.Delete(temporary);
             return Task.FromResult(CreateOutcome.AlreadyExists);
+        }
+        finally
+        {
+            File.Delete(temporary);
         }
     }
 

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using PikaIngest.Core.Formats;
+using PikaIngest.Core.Layout;
+using PikaIngest.Core.Shards;
+using PikaIngest.Core.Sst;
+using PikaIngest.Core.Storage;
+
+namespace PikaIngest.Core.Pipeline;
+
+/// <summary>Settings of the SST stage, read once by its host (the Lambda function or the local runner).</summary>
+public sealed record SstStageOptions
+{
+    /// <summary>Folder for the shard download and the SSTs (Lambda: /tmp, its ephemeral storage).</summary>
+    public string WorkDirectory { get; init; } = Path.GetTempPath();
+
+    /// <summary>Largest shard accepted: the shard plus its SSTs must fit the work folder.</summary>
+    public long MaxShardBytes { get; init; } = 4L << 30;
+
+    public long MemoryBudget { get; init; } = ShardConverter.DefaultMemoryBudget;
+
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Largest descriptor or record read back from the store.</summary>
+    public int MaxRecordBytes { get; init; } = 1 << 20;
+}
+
+public enum SstOutcome
+{
+    Converted,
+
+    /// <summary>A completion record for this exact source object exists (a duplicate event).</summary>
+    AlreadyDone,
+
+    /// <summary>Bad data or a bad batch: a failure record was written; retrying cannot help.</summary>
+    Failed,
+
+    /// <summary>Not a shard key (or not an object-created event): nothing to do.</summary>
+    Ignored,
+}
+
+public sealed record SstStageResult(string Bucket, string Key, SstOutcome Outcome, string Detail);
+
+/// <summary>
+/// The SST function's work for one shard-created event: read the batch descriptor, convert the
+/// shard, upload its SST files, then its completion record — in that order, so a completion
+/// record always points at files that exist. Deterministic failures (bad data, a shard the
+/// descriptor does not declare, a shard too large) end in a failure record and a normal return;
+/// anything else (store errors) throws so the platform retries.
+/// </summary>
+public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions options, Action<string> log)
+{
+    public async Task<SstStageResult> ProcessAsync(S3ObjectEvent created, CancellationToken cancellation = default)
+    {
+        if (!ObjectLayout.TryParseShard(created.Key, out var batch, out var seq))
+        {
+            log($"ignoring s3://{created.Bucket}/{created.Key}: not incoming/<batch>/<seq>.jsonl");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.Ignored, "not a shard key");
+        }
+
+        var store = stores.Bucket(created.Bucket);
+        var head = await store.HeadAsync(created.Key, cancellation).ConfigureAwait(false);
+        if (head is null)
+        {
+            // Deleted (or replaced and then deleted) after the event was sent: nothing left to convert.
+            log($"ignoring {store.Location}/{created.Key}: the object no longer exists");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.Ignored, "object gone");
+        }
+
+        var source = new SourceObject { Key = created.Key, Size = head.Size, ETag = head.ETag };
+        var doneKey = ObjectLayout.Done(batch, seq);
+        if (await ReadRecordAsync<DoneRecord>(store, doneKey, cancellation).ConfigureAwait(false) is { } done && done.Source.ETag == head.ETag && head.ETag is not null)
+        {
+            log($"{store.Location}/{created.Key}: already converted ({doneKey}, same ETag {head.ETag}); skipping");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, doneKey);
+        }
+
+        var descriptor = await ReadRecordAsync<BatchDescriptor>(store, ObjectLayout.Descriptor(batch), cancellation).ConfigureAwait(false);
+        var problem = descriptor is null ? $"batch descriptor {ObjectLayout.Descriptor(batch)} is missing (it must be written before the shards)"
+            : descriptor.BatchId != batch ? $"batch descriptor names batch '{descriptor.BatchId}', not '{batch}'"
+            : seq > descriptor.Shards ? $"shard {seq} is beyond the {descriptor.Shards} shards the batch descriptor declares"
+            : !TargetFormats.TryParse(descriptor.Format, out _) ? $"batch descriptor has unknown format '{descriptor.Format}'"
+            : head.Size > options.MaxShardBytes ? $"shard is {head.Size} bytes; this function accepts at most {options.MaxShardBytes} (its ephemeral storage)"
+            : null;
+        if (problem is not null)
+        {
+            return await FailAsync(store, batch, seq, source, problem, null, cancellation).ConfigureAwait(false);
+        }
+
+        var work = Path.Combine(options.WorkDirectory, $"pika-sst-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(work);
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var shardPath = Path.Combine(work, "shard.jsonl");
+            await store.DownloadAsync(created.Key, shardPath, cancellation).ConfigureAwait(false);
+            var download = stopwatch.Elapsed;
+            ConvertResult result;
+            try
+            {
+                result = ShardConverter.Convert(new ConvertRequest
+                {
+                    ShardPath = shardPath,
+                    SourceName = $"{store.Location}/{created.Key}",
+                    BatchId = batch,
+                    Seq = seq,
+                    Format = TargetFormats.Parse(descriptor!.Format),
+                    Instances = descriptor.Instances,
+                    Sst = new SstOptions { Compression = SstOptions.ParseCompression(descriptor.Compression), FormatVersion = descriptor.SstFormatVersion },
+                    CreatedUnixMs = descriptor.CreatedAt.ToUnixTimeMilliseconds(),
+                    OutputRoot = Path.Combine(work, "out"),
+                    MemoryBudget = options.MemoryBudget,
+                    Parallelism = options.Parallelism,
+                    TempDirectory = work,
+                });
+            }
+            catch (ShardFormatException e)
+            {
+                return await FailAsync(store, batch, seq, source, e.Message, e.Line > 0 ? e.Line : null, cancellation).ConfigureAwait(false);
+            }
+
+            var converted = stopwatch.Elapsed;
+            foreach (var file in result.Files)
+            {
+                await store.UploadAsync(file.Key, Path.Combine(work, "out", file.Key), file.Sha256, cancellation: cancellation).ConfigureAwait(false);
+            }
+
+            var record = new DoneRecord
+            {
+                BatchId = batch,
+                Shard = seq,
+                Source = source,
+                RecordsRead = result.RecordsRead,
+                UniqueKeys = result.UniqueKeys,
+                ElapsedMs = (long)stopwatch.Elapsed.TotalMilliseconds,
+                Files = result.Files,
+            };
+            await store.DeleteAsync(ObjectLayout.Failed(batch, seq), cancellation).ConfigureAwait(false);
+            await store.PutBytesAsync(doneKey, LayoutJson.Serialize(record), cancellation).ConfigureAwait(false);
+            log($"{store.Location}/{created.Key}: {result.RecordsRead:N0} records, {result.UniqueKeys:N0} unique -> {result.Files.Count} SST files " +
+                $"({result.Files.Sum(f => f.Size):N0} bytes); download {download.TotalSeconds:0.00} s, convert {(converted - download).TotalSeconds:0.00} s, upload {(stopwatch.Elapsed - converted).TotalSeconds:0.00} s");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.Converted, doneKey);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private async Task<SstStageResult> FailAsync(IObjectStore store, string batch, int seq, SourceObject source, string reason, long? line, CancellationToken cancellation)
+    {
+        var failedKey = ObjectLayout.Failed(batch, seq);
+        var record = new FailedRecord { BatchId = batch, Shard = seq, Source = source, Reason = reason, Line = line, FailedAt = DateTimeOffset.UtcNow };
+
+        // A stale completion from an earlier version of this shard must not let the batch through.
+        await store.DeleteAsync(ObjectLayout.Done(batch, seq), cancellation).ConfigureAwait(false);
+        await store.PutBytesAsync(failedKey, LayoutJson.Serialize(record), cancellation).ConfigureAwait(false);
+        log($"{store.Location}/{source.Key}: FAILED, {reason} -> {failedKey}");
+        return new SstStageResult(store.Bucket, source.Key, SstOutcome.Failed, reason);
+    }
+
+    private async Task<T?> ReadRecordAsync<T>(IObjectStore store, string key, CancellationToken cancellation)
+        where T : class
+    {
+        if (await store.HeadAsync(key, cancellation).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = await store.GetBytesAsync(key, options.MaxRecordBytes, cancellation).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            return LayoutJson.Deserialize<T>(bytes, $"{store.Location}/{key}");
+        }
+        catch (FormatException e)
+        {
+            log($"{store.Location}/{key}: unreadable ({e.Message}); treating it as absent");
+            return null;
+        }
+    }
+}

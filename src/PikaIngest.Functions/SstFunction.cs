@@ -1,0 +1,54 @@
+using System.Text.Json;
+using PikaIngest.Core.Pipeline;
+using PikaIngest.Core.Storage;
+
+namespace PikaIngest.Functions;
+
+/// <summary>
+/// Lambda entry point <c>PikaIngest.Functions::PikaIngest.Functions.SstFunction::HandleAsync</c>:
+/// an S3 ObjectCreated event for <c>incoming/&lt;batch&gt;/&lt;seq&gt;.jsonl</c> converts that shard
+/// into SST files. Parses the event, calls Core, logs, returns a summary; transient errors are
+/// rethrown so Lambda retries, bad data ends in a failure record and a normal return.
+/// </summary>
+public sealed class SstFunction
+{
+    private readonly SstStage _stage;
+    private readonly Action<string> _log;
+
+    /// <summary>Used by the Lambda runtime: settings from the environment, read once per container.</summary>
+    public SstFunction()
+        : this(FunctionEnvironment.Read())
+    {
+    }
+
+    public SstFunction(FunctionEnvironment environment)
+        : this(environment.OpenStore(), environment.Sst, FunctionLog.Write)
+    {
+    }
+
+    /// <summary>For tests and the local emulation: explicit dependencies.</summary>
+    public SstFunction(IObjectStoreProvider stores, SstStageOptions options, Action<string> log)
+    {
+        _stage = new SstStage(stores, options, log);
+        _log = log;
+    }
+
+    public async Task<Stream> HandleAsync(Stream input)
+    {
+        using var buffer = new MemoryStream();
+        await input.CopyToAsync(buffer).ConfigureAwait(false);
+        var events = S3Event.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var ignored);
+        if (ignored is not null)
+        {
+            _log($"SstFunction: ignored part of the event: {ignored}");
+        }
+
+        var results = new List<SstStageResult>();
+        foreach (var created in events)
+        {
+            results.Add(await _stage.ProcessAsync(created).ConfigureAwait(false));
+        }
+
+        return new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(new { results }, FunctionJson.Options));
+    }
+}
