@@ -16,23 +16,7 @@ internal static class CliErrors
     /// <summary>Nothing could be done: bad arguments, missing input, unwritable output.</summary>
     public const int Failure = 2;
 
-    public static int Run(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (AggregateException e) when (e.Flatten().InnerExceptions is [var inner] && IsExpected(inner))
-        {
-            Console.Error.WriteLine($"error: {inner.Message}");
-            return Failure;
-        }
-        catch (Exception e) when (IsExpected(e))
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return Failure;
-        }
-    }
+    public static int Run(Func<int> action) => RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
 
     public static async Task<int> RunAsync(Func<Task<int>> action)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PikaIngest.Core.Pipeline;
 using PikaIngest.Core.Storage;
 
@@ -36,14 +35,7 @@ public sealed class ManifestFunction
 
     public async Task<Stream> HandleAsync(Stream input)
     {
-        using var buffer = new MemoryStream();
-        await input.CopyToAsync(buffer).ConfigureAwait(false);
-        var events = S3Event.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var ignored);
-        if (ignored is not null)
-        {
-            _log($"ManifestFunction: ignored part of the event: {ignored}");
-        }
-
+        var events = await FunctionJson.ReadEventsAsync(input, "ManifestFunction", _log).ConfigureAwait(false);
         // One batch may appear in several records of one event; handle each batch once.
         var results = new List<BatchStageResult>();
         foreach (var created in events.DistinctBy(e => (e.Bucket, BatchOf(e.Key))))
@@ -51,7 +43,7 @@ public sealed class ManifestFunction
             results.Add(await _stage.ProcessAsync(created).ConfigureAwait(false));
         }
 
-        return new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(new { results }, FunctionJson.Options));
+        return FunctionJson.Reply(results);
     }
 
     private static string BatchOf(string key) => key.Split('/') is [_, var batch, ..] ? batch : key;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PikaIngest.Core.Pipeline;
 using PikaIngest.Core.Storage;
 
@@ -35,20 +34,13 @@ public sealed class SstFunction
 
     public async Task<Stream> HandleAsync(Stream input)
     {
-        using var buffer = new MemoryStream();
-        await input.CopyToAsync(buffer).ConfigureAwait(false);
-        var events = S3Event.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var ignored);
-        if (ignored is not null)
-        {
-            _log($"SstFunction: ignored part of the event: {ignored}");
-        }
-
+        var events = await FunctionJson.ReadEventsAsync(input, "SstFunction", _log).ConfigureAwait(false);
         var results = new List<SstStageResult>();
         foreach (var created in events)
         {
             results.Add(await _stage.ProcessAsync(created).ConfigureAwait(false));
         }
 
-        return new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(new { results }, FunctionJson.Options));
+        return FunctionJson.Reply(results);
     }
 }
