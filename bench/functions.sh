@@ -14,8 +14,8 @@ s3log="$work/s3rver.log"
 NODE_OPTIONS=--openssl-legacy-provider "$root/tests/s3rver/node_modules/.bin/s3rver" --directory "$work/s3" --address 127.0.0.1 --port 0 --no-vhost-buckets >"$s3log" 2>&1 &
 s3pid=$!
 trap 'kill $s3pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do grep -Eo 'http://127.0.0.1:[0-9]+' "$s3log" >/dev/null 2>&1 && break; sleep 0.2; done
-export AWS_ENDPOINT_URL_S3=$(grep -Eo 'http://127.0.0.1:[0-9]+' "$s3log" | head -1) AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+for _ in $(seq 50); do grep -Eq 'listening on [0-9.]+:[0-9]+' "$s3log" && break; sleep 0.2; done
+export AWS_ENDPOINT_URL_S3="http://$(grep -Eo 'listening on [0-9.]+:[0-9]+' "$s3log" | head -1 | cut -d' ' -f3)" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 "${cli[@]}" mock --out "$work/local" --batch b --size "$size" --max-file-size "$shard" >/dev/null
 rate() { grep -Eo '[0-9.]+ MB/s' | tail -1; }
 echo "| upload of $size ($(ls "$work/local/incoming/b" | wc -l) objects) | 1 stream | 4 streams | 16 streams |"

@@ -39,5 +39,5 @@ internal static class CliErrors
     private static bool IsExpected(Exception e) =>
         e is ShardFormatException or FormatException or IOException or UnauthorizedAccessException
             or InvalidDataException or JsonException or ArgumentException or OperationCanceledException
-            or ObjectNotFoundException or IngestFailedException or InvalidOperationException or Amazon.Runtime.AmazonServiceException;
+            or ObjectNotFoundException or IngestFailedException or InvalidOperationException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException;
 }

@@ -27,7 +27,7 @@ internal static class ProgressView
                 .Start(context =>
                 {
                     var task = context.AddTask(title, maxValue: Math.Max(totalBytes, 1));
-                    while (!job.Wait(100))
+                    while (!((IAsyncResult)job).AsyncWaitHandle.WaitOne(100))
                     {
                         task.Value = Math.Min(Interlocked.Read(ref done), totalBytes);
                     }
@@ -38,7 +38,7 @@ internal static class ProgressView
         else
         {
             var stopwatch = Stopwatch.StartNew();
-            while (!job.Wait(PlainInterval))
+            while (!((IAsyncResult)job).AsyncWaitHandle.WaitOne(PlainInterval))
             {
                 var now = Interlocked.Read(ref done);
                 Console.WriteLine($"{title}: {Sizes.Format(now)} / {Sizes.Format(totalBytes)} ({100.0 * now / Math.Max(totalBytes, 1):0}%), {Sizes.Rate(now, stopwatch.Elapsed)}");
