@@ -4,7 +4,7 @@ namespace PikaIngest.Functions.UnitTests;
 
 public sealed class EventAndEnvironmentTests
 {
-    private static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(RepositoryRoot(), "events", name));
+    private static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(FlowFixture.RepositoryRoot(), "events", name));
 
     [Fact]
     public void The_shipped_events_parse_to_the_objects_they_describe_with_keys_decoded()
@@ -81,16 +81,5 @@ public sealed class EventAndEnvironmentTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => new ManifestFunction(FunctionEnvironment.Read(_ => null)));
         Assert.Contains(FunctionEnvironment.PikaEndpointVariable, error.Message, StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "IngestFunctions.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }

@@ -64,6 +64,18 @@ public sealed class FlowFixture : IAsyncDisposable
         }
     }
 
+    /// <summary>The folder holding IngestFunctions.sln (template.yaml, Makefile and events/ live there).</summary>
+    public static string RepositoryRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "IngestFunctions.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+
     public string PathOf(string key) => Path.Combine(Root, BucketName, key);
 
     public LocalEventRouter Router(LocalEventRouterOptions? options = null) =>

@@ -82,7 +82,7 @@ public sealed class TemplateTests
         var globals = Map(Map(Root, "Globals"), "Function");
         Assert.Equal("dotnet10", Scalar(globals, "Runtime"));
         Assert.Equal("x86_64", ((YamlScalarNode)((YamlSequenceNode)globals.Children[new YamlScalarNode("Architectures")]).Children.Single()).Value);
-        var makefile = File.ReadAllText(Path.Combine(RepositoryRoot(), "Makefile"));
+        var makefile = File.ReadAllText(Path.Combine(FlowFixture.RepositoryRoot(), "Makefile"));
         foreach (var resource in Map(Root, "Resources").Children.Where(r => Scalar(r.Value, "Type") == "AWS::Serverless::Function"))
         {
             Assert.Equal("makefile", Scalar(Map(resource.Value, "Metadata"), "BuildMethod"));
@@ -123,15 +123,4 @@ public sealed class TemplateTests
     }
 
     private static IEnumerable<YamlNode> AllNodes(YamlNode node) => node.AllNodes;
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "IngestFunctions.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
-    }
 }
