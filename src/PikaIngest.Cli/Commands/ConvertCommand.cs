@@ -47,7 +47,7 @@ internal static class ConvertCommand
     /// <summary>How one batch is converted: the descriptor's settings, checked against the flags.</summary>
     private sealed record BatchPlan(TargetFormat Format, int Instances, SstOptions Sst, long CreatedUnixMs, int? DeclaredShards);
 
-    private sealed record Outcome(LocalShard Shard, ConvertResult? Result, string? Error, long InputBytes);
+    private sealed record Outcome(LocalShard Shard, ConvertResult? Result, string? Error);
 
     private static int Run(Settings settings)
     {
@@ -195,7 +195,7 @@ internal static class ConvertCommand
             };
             AtomicFile.Write(Path.Combine(outputRoot, ObjectLayout.Done(shard.BatchId, shard.Seq)), LayoutJson.Serialize(done));
             AtomicFile.DeleteIfExists(Path.Combine(outputRoot, ObjectLayout.Failed(shard.BatchId, shard.Seq)));
-            return new Outcome(shard, result, null, info.Length);
+            return new Outcome(shard, result, null);
         }
         catch (ShardFormatException e)
         {
@@ -210,7 +210,7 @@ internal static class ConvertCommand
             };
             AtomicFile.Write(Path.Combine(outputRoot, ObjectLayout.Failed(shard.BatchId, shard.Seq)), LayoutJson.Serialize(failed));
             AtomicFile.DeleteIfExists(Path.Combine(outputRoot, ObjectLayout.Done(shard.BatchId, shard.Seq)));
-            return new Outcome(shard, null, e.Message, info.Length);
+            return new Outcome(shard, null, e.Message);
         }
     }
 }

@@ -89,7 +89,7 @@ internal sealed unsafe class InstanceWriter
         }
     }
 
-    public void AddAll(SortedRecords records)
+    public void AddAll(MergedRuns records)
     {
         while (records.Next(out var key, out var value, out var expire))
         {

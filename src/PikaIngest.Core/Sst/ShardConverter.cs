@@ -217,7 +217,7 @@ public static class ShardConverter
                     return;
                 }
 
-                using var merged = new MergedRuns(runs[instance], runRecords[instance]);
+                using var merged = new MergedRuns(runs[instance]);
                 writers[instance] = WriteInstance(request, instance, request.Parallelism >= 2 * runs.Count(r => r.Count > 0), w => w.AddAll(merged), records => request.Progress?.Invoke((long)(length / 2.0 * records / total)));
             });
             return (read, writers.Sum(w => w.Entry?.Entries ?? 0), Publish(writers));

@@ -119,7 +119,7 @@ internal static class SortedRun
 }
 
 /// <summary>K-way merge of sorted runs; among equal keys the record of the latest run wins.</summary>
-internal sealed class MergedRuns : SortedRecords, IDisposable
+internal sealed class MergedRuns : IDisposable
 {
     private readonly List<SortedRun.Reader> _readers;
     private readonly PriorityQueue<SortedRun.Reader, SortedRun.Reader> _queue = new(RunComparer.Instance);
@@ -127,9 +127,8 @@ internal sealed class MergedRuns : SortedRecords, IDisposable
     private int _lastKeyLength = -1;
     private SortedRun.Reader? _current;
 
-    public MergedRuns(IReadOnlyList<string> runPaths, long count)
+    public MergedRuns(IReadOnlyList<string> runPaths)
     {
-        Count = count;
         _readers = [];
         try
         {
@@ -150,10 +149,8 @@ internal sealed class MergedRuns : SortedRecords, IDisposable
         }
     }
 
-    /// <summary>Upper bound (the sum of the runs' records); duplicates across runs make the real count smaller.</summary>
-    public override long Count { get; }
-
-    public override bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out long expireUnixSeconds)
+    /// <summary>The next unique record in ascending key order; valid until the next call.</summary>
+    public bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out long expireUnixSeconds)
     {
         if (_current is not null && _current.MoveNext())
         {
