@@ -32,8 +32,6 @@ public sealed unsafe class RecordStore : IDisposable
 
     public int Count { get; private set; }
 
-    public long SourceBytes { get; internal set; }
-
     /// <summary>Allocates a buffer that never moves, so its address stays valid.</summary>
     public static byte[] AllocateBuffer(int length) => GC.AllocateUninitializedArray<byte>(length, pinned: true);
 

@@ -110,7 +110,6 @@ public static unsafe class ShardReader
             progress?.Invoke(length);
         }
 
-        store.SourceBytes = lists.Count == 0 ? 0 : chunkEnd;
         if (lists.Count == 1)
         {
             store.SetRecords(lists[0].Items, lists[0].Count);
@@ -164,7 +163,6 @@ public static unsafe class ShardReader
         var buffer = store.AddRegion(file.Pointer + cursor.Offset, keepAlive);
         new ShardParser(store, output, source).ParseArray(buffer, 0, (int)length);
         cursor.Offset = file.Length;
-        store.SourceBytes = length;
         store.SetRecords(output.Items, output.Count);
         progress?.Invoke(length);
     }
