@@ -64,15 +64,18 @@ public sealed class PikaV4Encoding : RecordEncoding
 
     public override int EncodedValueLength(int userValueLength) => 1 + userValueLength + ValueSuffixLength;
 
-    public override int EncodeValue(ReadOnlySpan<byte> userValue, long expireUnixSeconds, long createdUnixMs, Span<byte> destination)
+    public override int EncodeValue(ReadOnlySpan<byte> userValue, long expireUnixSeconds, long createdUnixMs, Span<byte> destination) =>
+        EncodeValueMs(userValue, expireUnixSeconds == 0 ? 0 : checked(expireUnixSeconds * 1000), createdUnixMs, destination);
+
+    /// <summary>Encodes a value whose expiry is in Unix milliseconds (0 = none), as a server's SET PX writes it.</summary>
+    public static int EncodeValueMs(ReadOnlySpan<byte> userValue, long expireUnixMs, long createdUnixMs, Span<byte> destination)
     {
         destination[0] = StringType;
         userValue.CopyTo(destination[1..]);
         var tail = destination.Slice(1 + userValue.Length, ValueSuffixLength);
         tail[..ValueReservedLength].Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(tail[ValueReservedLength..], ToStoredMs(createdUnixMs));
-        var etime = expireUnixSeconds == 0 ? 0UL : ToStoredMs(checked(expireUnixSeconds * 1000));
-        BinaryPrimitives.WriteUInt64LittleEndian(tail[(ValueReservedLength + 8)..], etime);
+        BinaryPrimitives.WriteUInt64LittleEndian(tail[(ValueReservedLength + 8)..], ToStoredMs(expireUnixMs));
         return 1 + userValue.Length + ValueSuffixLength;
     }
 

@@ -1,0 +1,265 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Text;
+using PikaIngest.Node.Commands;
+using PikaIngest.Node.Resp;
+using PikaIngest.Node.Storage;
+
+namespace PikaIngest.Node;
+
+/// <summary>
+/// One client connection. Receives into a pooled buffer, parses every complete command in it
+/// (pipelining), executes them in order writing replies into one send buffer, and sends once per
+/// receive. A command's arguments are views into the buffer: nothing is copied to parse them.
+/// </summary>
+internal sealed class ClientSession : IValueSink, IDisposable
+{
+    private const int InitialBuffer = 16 << 10;
+    private const int FlushThreshold = 64 << 10;
+    private const int ShrinkAbove = 1 << 20;
+
+    /// <summary>Redis's client-query-buffer-limit: one pending command may not need more.</summary>
+    private const long MaxQueryBuffer = 1L << 30;
+
+    private static long s_lastId;
+
+    private readonly Socket _socket;
+    private readonly NodeContext _node;
+    private readonly RespRequestParser _parser;
+    private readonly CommandArguments _arguments = new();
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+    private int _start;
+    private int _end;
+
+    public ClientSession(Socket socket, NodeContext node)
+    {
+        _socket = socket;
+        _node = node;
+        _parser = new RespRequestParser(node.Limits);
+        Authenticated = node.Options.RequirePass is null;
+        Id = Interlocked.Increment(ref s_lastId);
+    }
+
+    public long Id { get; }
+
+    public string? Name { get; set; }
+
+    public bool Authenticated { get; set; }
+
+    public bool CloseAfterReply { get; set; }
+
+    public RespWriter Reply { get; private set; } = new();
+
+    /// <summary>Where GET and MGET have the store write a found value: straight into the reply.</summary>
+    public IValueSink BulkSink => this;
+
+    void IValueSink.Accept(ReadOnlySpan<byte> value, long expireUnixMs) => Reply.WriteBulk(value);
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                if (_end == _buffer.Length && !Grow(0))
+                {
+                    return;
+                }
+
+                var received = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, stopping).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    return;
+                }
+
+                _end += received;
+                long executed = 0;
+                while (true)
+                {
+                    var step = ExecuteNext(out var pending, out var neededHint);
+                    if (step == Step.NeedMore)
+                    {
+                        Compact();
+                        if (neededHint > _buffer.Length && !Grow(neededHint))
+                        {
+                            await FlushAsync(stopping).ConfigureAwait(false);
+                            return;
+                        }
+
+                        break;
+                    }
+
+                    executed++;
+                    if (pending is not null)
+                    {
+                        await pending.ConfigureAwait(false);
+                    }
+
+                    if (step == Step.Close || CloseAfterReply)
+                    {
+                        await FlushAsync(stopping).ConfigureAwait(false);
+                        return;
+                    }
+
+                    if (Reply.Length >= FlushThreshold)
+                    {
+                        await FlushAsync(stopping).ConfigureAwait(false);
+                    }
+                }
+
+                _node.Stats.CommandsProcessed(executed);
+                await FlushAsync(stopping).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // The client went away or the node is stopping: nothing to answer.
+        }
+    }
+
+    private enum Step
+    {
+        Executed,
+        NeedMore,
+        Close,
+    }
+
+    private Step ExecuteNext(out Task? pending, out int neededHint)
+    {
+        pending = null;
+        var window = _buffer.AsSpan(_start, _end - _start);
+        var status = _parser.TryParse(window, _arguments, Authenticated, out var consumed, out neededHint, out var protocolError);
+        switch (status)
+        {
+            case ParseStatus.NeedMore:
+                return Step.NeedMore;
+            case ParseStatus.ProtocolError:
+                Reply.WriteError(protocolError!);
+                return Step.Close;
+        }
+
+        if (_arguments.Count > 0)
+        {
+            pending = Execute(window[..consumed]);
+        }
+
+        // A neededHint is relative to the window; keep it that way for the caller.
+        _start += consumed;
+        return Step.Executed;
+    }
+
+    private Task? Execute(ReadOnlySpan<byte> frame)
+    {
+        var name = _arguments.Get(frame, 0);
+        var spec = CommandTable.Find(name);
+        if (spec is null)
+        {
+            Reply.WriteError(RespErrors.UnknownCommand(Encoding.UTF8.GetString(name), DescribeArguments(frame)));
+            return null;
+        }
+
+        if (!spec.AcceptsArgumentCount(_arguments.Count))
+        {
+            Reply.WriteError(RespErrors.WrongArity(spec.Name));
+            return null;
+        }
+
+        if (!Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0)
+        {
+            Reply.WriteError(RespErrors.NoAuth);
+            return null;
+        }
+
+        var context = new CommandContext(frame, _arguments, this, _node);
+        try
+        {
+            return spec.Handler(ref context);
+        }
+        catch (Exception e) when (e is RocksDbSharp.RocksDbException or InvalidDataException or IOException)
+        {
+            _node.Log($"error in {spec.Name}: {e.Message}");
+            Reply.WriteError(RespErrors.Internal(e.Message));
+            return null;
+        }
+    }
+
+    /// <summary>Redis quotes the first arguments of an unknown command in its error, cut to 128 bytes each.</summary>
+    private string DescribeArguments(ReadOnlySpan<byte> frame)
+    {
+        var text = new StringBuilder();
+        for (var i = 1; i < _arguments.Count && text.Length < 128; i++)
+        {
+            var argument = _arguments.Get(frame, i);
+            text.Append('\'').Append(Encoding.UTF8.GetString(argument[..Math.Min(argument.Length, 128)])).Append("' ");
+        }
+
+        return text.ToString();
+    }
+
+    private void Compact()
+    {
+        if (_start == 0)
+        {
+            return;
+        }
+
+        _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+        _end -= _start;
+        _start = 0;
+    }
+
+    /// <summary>Makes room for at least <paramref name="needed"/> bytes (or doubles); false past the query-buffer limit.</summary>
+    private bool Grow(long needed)
+    {
+        Compact();
+        var size = Math.Max(needed, (long)_buffer.Length * 2);
+        if (size > MaxQueryBuffer)
+        {
+            _node.Log($"client {Id}: closing: a command needs {size} bytes, over the {MaxQueryBuffer}-byte query buffer limit");
+            return false;
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent((int)size);
+        _buffer.AsSpan(0, _end).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+        return true;
+    }
+
+    private async Task FlushAsync(CancellationToken stopping)
+    {
+        var pending = Reply.WrittenMemory;
+        while (pending.Length > 0)
+        {
+            var sent = await _socket.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
+            pending = pending[sent..];
+        }
+
+        if (Reply.Capacity > ShrinkAbove)
+        {
+            Reply.Dispose();
+            Reply = new RespWriter();
+        }
+        else
+        {
+            Reply.Reset();
+        }
+
+        if (_end == _start && _buffer.Length > ShrinkAbove)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+            _start = _end = 0;
+        }
+    }
+
+    /// <summary>Closes the connection from outside, ending a session blocked in a receive.</summary>
+    public void Abort() => _socket.Close();
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        Reply.Dispose();
+        ArrayPool<byte>.Shared.Return(_buffer);
+    }
+}

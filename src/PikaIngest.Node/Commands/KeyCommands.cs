@@ -1,0 +1,321 @@
+using System.Text;
+using PikaIngest.Node.Resp;
+using PikaIngest.Node.Storage;
+
+namespace PikaIngest.Node.Commands;
+
+/// <summary>Commands on keys whatever they hold: DEL, EXISTS, the EXPIRE family, TTL, TYPE, SCAN, KEYS, DBSIZE.</summary>
+internal static class KeyCommands
+{
+    public static Task? Del(ref CommandContext context)
+    {
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        var removed = 0;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            for (var i = 1; i < context.Count; i++)
+            {
+                if (store.Delete(context.Arg(i), now) == StoreStatus.Ok)
+                {
+                    removed++;
+                }
+            }
+
+            var log = gate.BeginCommand(context.Count);
+            log.WriteBulk("DEL"u8);
+            for (var i = 1; i < context.Count; i++)
+            {
+                log.WriteBulk(context.Arg(i));
+            }
+
+            gate.CommitCommand();
+        }
+
+        context.Reply.WriteInteger(removed);
+        return null;
+    }
+
+    public static Task? Exists(ref CommandContext context)
+    {
+        var found = 0;
+        for (var i = 1; i < context.Count; i++)
+        {
+            if (context.Node.Store.Read(context.Arg(i), context.NowMs, out _) == StoreStatus.Ok)
+            {
+                found++;
+            }
+        }
+
+        context.Reply.WriteInteger(found);
+        return null;
+    }
+
+    public static Task? Expire(ref CommandContext context) => SetExpire(ref context, 1000, absolute: false, "expire");
+
+    public static Task? PExpire(ref CommandContext context) => SetExpire(ref context, 1, absolute: false, "pexpire");
+
+    public static Task? ExpireAt(ref CommandContext context) => SetExpire(ref context, 1000, absolute: true, "expireat");
+
+    public static Task? PExpireAt(ref CommandContext context) => SetExpire(ref context, 1, absolute: true, "pexpireat");
+
+    [Flags]
+    private enum ExpireCondition
+    {
+        None = 0,
+        Nx = 1,
+        Xx = 2,
+        Gt = 4,
+        Lt = 8,
+    }
+
+    /// <summary>
+    /// Redis 7's EXPIRE family with NX/XX/GT/LT. The new expiry is stored as absolute milliseconds
+    /// and logged as PEXPIREAT, so a slave replaying later sets the same instant.
+    /// </summary>
+    private static Task? SetExpire(ref CommandContext context, long unitMs, bool absolute, string command)
+    {
+        var condition = ExpireCondition.None;
+        for (var i = 3; i < context.Count; i++)
+        {
+            if (context.ArgIs(i, "NX"u8))
+            {
+                condition |= ExpireCondition.Nx;
+            }
+            else if (context.ArgIs(i, "XX"u8))
+            {
+                condition |= ExpireCondition.Xx;
+            }
+            else if (context.ArgIs(i, "GT"u8))
+            {
+                condition |= ExpireCondition.Gt;
+            }
+            else if (context.ArgIs(i, "LT"u8))
+            {
+                condition |= ExpireCondition.Lt;
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.UnsupportedOption(Encoding.UTF8.GetString(context.Arg(i))));
+                return null;
+            }
+        }
+
+        if ((condition & ExpireCondition.Nx) != 0 && (condition & ~ExpireCondition.Nx) != 0)
+        {
+            context.Reply.WriteError(RespErrors.ExpireNxConflict);
+            return null;
+        }
+
+        if ((condition & ExpireCondition.Gt) != 0 && (condition & ExpireCondition.Lt) != 0)
+        {
+            context.Reply.WriteError(RespErrors.ExpireGtLtConflict);
+            return null;
+        }
+
+        if (!context.TryArgInt64(2, out var amount))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
+        }
+
+        var now = context.NowMs;
+        long when;
+        try
+        {
+            when = checked(amount * unitMs);
+            if (!absolute)
+            {
+                when = checked(when + now);
+            }
+        }
+        catch (OverflowException)
+        {
+            context.Reply.WriteError(RespErrors.InvalidExpireTime(command));
+            return null;
+        }
+
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            if (store.Read(key, now, out var existing) != StoreStatus.Ok || !Allows(condition, existing.ExpireUnixMs, when))
+            {
+                context.Reply.WriteInteger(0);
+                return null;
+            }
+
+            if (when <= now)
+            {
+                // Redis deletes a key whose new expiry has passed, and propagates the DEL.
+                store.Delete(key, now);
+                var del = gate.BeginCommand(2);
+                del.WriteBulk("DEL"u8);
+                del.WriteBulk(key);
+                gate.CommitCommand();
+            }
+            else
+            {
+                store.Put(key, existing.Value, when, now);
+                var log = gate.BeginCommand(3);
+                log.WriteBulk("PEXPIREAT"u8);
+                log.WriteBulk(key);
+                log.WriteBulkInteger(when);
+                gate.CommitCommand();
+            }
+        }
+
+        context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    /// <summary>NX/XX/GT/LT as Redis 7 defines them; a key without expiry counts as an infinite TTL for GT/LT.</summary>
+    private static bool Allows(ExpireCondition condition, long currentMs, long newMs) =>
+        !((condition & ExpireCondition.Nx) != 0 && currentMs != 0)
+        && !((condition & ExpireCondition.Xx) != 0 && currentMs == 0)
+        && !((condition & ExpireCondition.Gt) != 0 && (currentMs == 0 || newMs <= currentMs))
+        && !((condition & ExpireCondition.Lt) != 0 && currentMs != 0 && newMs >= currentMs);
+
+    public static Task? Persist(ref CommandContext context)
+    {
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(key, now, out var existing) != StoreStatus.Ok || existing.ExpireUnixMs == 0)
+            {
+                context.Reply.WriteInteger(0);
+                return null;
+            }
+
+            store.Put(key, existing.Value, 0, now);
+            var log = gate.BeginCommand(2);
+            log.WriteBulk("PERSIST"u8);
+            log.WriteBulk(key);
+            gate.CommitCommand();
+        }
+
+        context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    public static Task? Ttl(ref CommandContext context) => TimeToLive(ref context, milliseconds: false);
+
+    public static Task? PTtl(ref CommandContext context) => TimeToLive(ref context, milliseconds: true);
+
+    private static Task? TimeToLive(ref CommandContext context, bool milliseconds)
+    {
+        var now = context.NowMs;
+        if (context.Node.Store.Read(context.Arg(1), now, out var existing) != StoreStatus.Ok)
+        {
+            context.Reply.WriteInteger(-2);
+        }
+        else if (existing.ExpireUnixMs == 0)
+        {
+            context.Reply.WriteInteger(-1);
+        }
+        else
+        {
+            var remaining = Math.Max(0, existing.ExpireUnixMs - now);
+            context.Reply.WriteInteger(milliseconds ? remaining : (remaining + 500) / 1000);
+        }
+
+        return null;
+    }
+
+    public static Task? Type(ref CommandContext context)
+    {
+        context.Reply.WriteSimpleString(context.Node.Store.Read(context.Arg(1), context.NowMs, out _) == StoreStatus.Ok ? "string"u8 : "none"u8);
+        return null;
+    }
+
+    public static Task? Scan(ref CommandContext context)
+    {
+        if (!ulong.TryParse(context.Arg(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
+        {
+            context.Reply.WriteError(RespErrors.InvalidCursor);
+            return null;
+        }
+
+        var count = 10L;
+        byte[]? pattern = null;
+        var onlyStrings = true;
+        for (var i = 2; i < context.Count; i++)
+        {
+            var more = i + 1 < context.Count;
+            if (more && context.ArgIs(i, "COUNT"u8))
+            {
+                if (!context.TryArgInt64(++i, out count))
+                {
+                    context.Reply.WriteError(RespErrors.NotAnInteger);
+                    return null;
+                }
+
+                if (count < 1)
+                {
+                    context.Reply.WriteError(RespErrors.Syntax);
+                    return null;
+                }
+            }
+            else if (more && context.ArgIs(i, "MATCH"u8))
+            {
+                pattern = context.Arg(++i).ToArray();
+            }
+            else if (more && context.ArgIs(i, "TYPE"u8))
+            {
+                onlyStrings = context.ArgIs(++i, "string"u8);
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                return null;
+            }
+        }
+
+        var page = context.Node.Store.Scan(cursor, (int)Math.Min(count, 100_000), pattern is null ? null : key => GlobPattern.IsMatch(pattern, key), context.NowMs);
+        context.Reply.WriteArrayHeader(2);
+        Span<byte> text = stackalloc byte[20];
+        page.NextCursor.TryFormat(text, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
+        context.Reply.WriteBulk(text[..length]);
+        var keys = onlyStrings ? page.Keys : [];
+        context.Reply.WriteArrayHeader(keys.Count);
+        foreach (var key in keys)
+        {
+            context.Reply.WriteBulk(key);
+        }
+
+        return null;
+    }
+
+    public static Task? Keys(ref CommandContext context)
+    {
+        var pattern = context.Arg(1).ToArray();
+        var keys = new List<byte[]>();
+        ulong cursor = 0;
+        do
+        {
+            var page = context.Node.Store.Scan(cursor, 10_000, key => GlobPattern.IsMatch(pattern, key), context.NowMs);
+            keys.AddRange(page.Keys);
+            cursor = page.NextCursor;
+        }
+        while (cursor != 0);
+
+        context.Reply.WriteArrayHeader(keys.Count);
+        foreach (var key in keys)
+        {
+            context.Reply.WriteBulk(key);
+        }
+
+        return null;
+    }
+
+    public static Task? DbSize(ref CommandContext context)
+    {
+        context.Reply.WriteInteger(context.Node.Store.CountKeys(context.NowMs));
+        return null;
+    }
+}

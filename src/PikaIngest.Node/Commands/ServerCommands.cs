@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using PikaIngest.Node.Resp;
+
+namespace PikaIngest.Node.Commands;
+
+/// <summary>INFO, CONFIG, COMMAND, DEBUG, TIME and SHUTDOWN.</summary>
+internal static class ServerCommands
+{
+    /// <summary>The Redis version the node reports; clients pick features by it, and it speaks Redis 7.0's dialect.</summary>
+    public static ReadOnlySpan<byte> RedisVersion => "7.0.15"u8;
+
+    private static readonly string[] DefaultSections = ["server", "clients", "stats", "replication", "keyspace", "ingest"];
+
+    public static Task? Info(ref CommandContext context)
+    {
+        var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 1; i < context.Count; i++)
+        {
+            wanted.Add(Encoding.UTF8.GetString(context.Arg(i)));
+        }
+
+        var all = wanted.Count == 0 || wanted.Contains("all") || wanted.Contains("everything") || wanted.Contains("default");
+        var info = new StringBuilder();
+        foreach (var section in DefaultSections)
+        {
+            if (all || wanted.Contains(section))
+            {
+                if (info.Length > 0)
+                {
+                    info.Append("\r\n");
+                }
+
+                WriteSection(context.Node, context.Session, section, info);
+            }
+        }
+
+        context.Reply.WriteBulk(info.ToString());
+        return null;
+    }
+
+    private static void WriteSection(NodeContext node, ClientSession session, string section, StringBuilder info)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        switch (section)
+        {
+            case "server":
+                info.Append("# Server\r\n")
+                    .Append("redis_version:").Append(Encoding.ASCII.GetString(RedisVersion)).Append("\r\n")
+                    .Append("pika_node_version:").Append(typeof(ServerCommands).Assembly.GetName().Version).Append("\r\n")
+                    .Append("redis_mode:standalone\r\n")
+                    .Append("os:").Append(Environment.OSVersion.VersionString).Append("\r\n")
+                    .Append("process_id:").Append(Environment.ProcessId).Append("\r\n")
+                    .Append("tcp_port:").Append(node.Port).Append("\r\n")
+                    .Append("uptime_in_seconds:").Append((long)node.Uptime.TotalSeconds).Append("\r\n")
+                    .Append("instances:").Append(node.Store.Instances).Append("\r\n")
+                    .Append("data_dir:").Append(Path.GetFullPath(node.Options.DataFolder)).Append("\r\n")
+                    .Append("binlog_position:").Append(node.Gate.Position.ToString()).Append("\r\n");
+                break;
+            case "clients":
+                info.Append("# Clients\r\n")
+                    .Append("connected_clients:").Append(node.Stats.ConnectedClients).Append("\r\n");
+                break;
+            case "stats":
+                info.Append("# Stats\r\n")
+                    .Append("total_connections_received:").Append(node.Stats.TotalConnections).Append("\r\n")
+                    .Append("total_commands_processed:").Append(node.Stats.TotalCommands).Append("\r\n")
+                    .Append("rejected_connections:").Append(node.Stats.RejectedConnections).Append("\r\n")
+                    .Append("expired_keys:").Append(node.Stats.ExpiredKeys).Append("\r\n");
+                break;
+            case "replication":
+                node.WriteReplicationInfo(info);
+                break;
+            case "keyspace":
+                // An estimate from RocksDB's properties: an exact count reads every key (DBSIZE does that).
+                info.Append("# Keyspace\r\n")
+                    .Append("db0:keys=").Append(node.Store.EstimateKeys().ToString(inv)).Append(",expires=0,avg_ttl=0\r\n");
+                break;
+            case "ingest":
+                info.Append("# Ingest\r\n");
+                node.Ingest.Stats.WriteInfo(info);
+                info.Append("ingest_applied_batches_recorded:").Append(node.Ingest.AppliedCount).Append("\r\n");
+                break;
+            default:
+                throw new UnreachableException(section);
+        }
+
+        _ = session;
+    }
+
+    public static Task? Config(ref CommandContext context)
+    {
+        if (context.ArgIs(1, "GET"u8) && context.Count >= 3)
+        {
+            var settings = context.Node.ConfigValues();
+            var matches = new List<KeyValuePair<string, string>>();
+            for (var i = 2; i < context.Count; i++)
+            {
+                var pattern = context.Arg(i).ToArray();
+                matches.AddRange(settings.Where(s => GlobPattern.IsMatch(pattern, Encoding.UTF8.GetBytes(s.Key)) && !matches.Any(m => m.Key == s.Key)));
+            }
+
+            context.Reply.WriteArrayHeader(matches.Count * 2);
+            foreach (var (name, value) in matches)
+            {
+                context.Reply.WriteBulk(name);
+                context.Reply.WriteBulk(value);
+            }
+        }
+        else if (context.ArgIs(1, "RESETSTAT"u8) && context.Count == 2)
+        {
+            context.Node.Stats.Reset();
+            context.Reply.WriteOk();
+        }
+        else if (context.ArgIs(1, "SET"u8))
+        {
+            context.Reply.WriteError(RespErrors.ConfigSetUnsupported);
+        }
+        else
+        {
+            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "config"));
+        }
+
+        return null;
+    }
+
+    /// <summary>COMMAND, COUNT and DOCS: enough for redis-cli's hints and clients that probe the command set.</summary>
+    public static Task? Command(ref CommandContext context)
+    {
+        if (context.Count == 1)
+        {
+            context.Reply.WriteArrayHeader(CommandTable.All.Count);
+            foreach (var spec in CommandTable.All)
+            {
+                context.Reply.WriteArrayHeader(6);
+                context.Reply.WriteBulk(spec.Name);
+                context.Reply.WriteInteger(spec.Arity);
+                context.Reply.WriteArrayHeader(1);
+                context.Reply.WriteSimpleString((spec.Flags & CommandFlags.Write) != 0 ? "write"u8 : "readonly"u8);
+                context.Reply.WriteInteger(0);
+                context.Reply.WriteInteger(0);
+                context.Reply.WriteInteger(0);
+            }
+        }
+        else if (context.ArgIs(1, "COUNT"u8))
+        {
+            context.Reply.WriteInteger(CommandTable.All.Count);
+        }
+        else if (context.ArgIs(1, "DOCS"u8))
+        {
+            context.Reply.WriteArrayHeader(0);
+        }
+        else
+        {
+            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "command"));
+        }
+
+        return null;
+    }
+
+    public static Task? Debug(ref CommandContext context)
+    {
+        if (context.ArgIs(1, "DIGEST"u8) && context.Count == 2)
+        {
+            context.Reply.WriteBulk(context.Node.Store.Digest(context.NowMs));
+        }
+        else
+        {
+            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "debug"));
+        }
+
+        return null;
+    }
+
+    public static Task? Time(ref CommandContext context)
+    {
+        var now = context.Node.Clock.GetUtcNow();
+        var micros = (now - DateTimeOffset.UnixEpoch).Ticks / 10;
+        context.Reply.WriteArrayHeader(2);
+        context.Reply.WriteBulk((micros / 1_000_000).ToString(CultureInfo.InvariantCulture));
+        context.Reply.WriteBulk((micros % 1_000_000).ToString(CultureInfo.InvariantCulture));
+        return null;
+    }
+
+    /// <summary>SHUTDOWN [NOSAVE|SAVE|NOW|FORCE]: there is nothing to save (RocksDB and the binlog are durable), so all mean stop.</summary>
+    public static Task? Shutdown(ref CommandContext context)
+    {
+        for (var i = 1; i < context.Count; i++)
+        {
+            if (!(context.ArgIs(i, "NOSAVE"u8) || context.ArgIs(i, "SAVE"u8) || context.ArgIs(i, "NOW"u8) || context.ArgIs(i, "FORCE"u8) || context.ArgIs(i, "ABORT"u8)))
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                return null;
+            }
+        }
+
+        context.Session.CloseAfterReply = true;
+        context.Node.RequestShutdown("SHUTDOWN command");
+        return null;
+    }
+}

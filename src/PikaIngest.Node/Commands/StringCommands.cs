@@ -1,0 +1,370 @@
+using PikaIngest.Node.Resp;
+using PikaIngest.Node.Storage;
+
+namespace PikaIngest.Node.Commands;
+
+/// <summary>GET, SET and the other string commands. Writes log their effect with an absolute expiry, so replay is deterministic.</summary>
+internal static class StringCommands
+{
+    public static Task? Get(ref CommandContext context)
+    {
+        if (context.Node.Store.Get(context.Arg(1), context.NowMs, context.Session.BulkSink) == StoreStatus.NotFound)
+        {
+            context.Reply.WriteNullBulk();
+        }
+
+        return null;
+    }
+
+    public static Task? MGet(ref CommandContext context)
+    {
+        context.Reply.WriteArrayHeader(context.Count - 1);
+        for (var i = 1; i < context.Count; i++)
+        {
+            if (context.Node.Store.Get(context.Arg(i), context.NowMs, context.Session.BulkSink) == StoreStatus.NotFound)
+            {
+                context.Reply.WriteNullBulk();
+            }
+        }
+
+        return null;
+    }
+
+    public static Task? StrLen(ref CommandContext context)
+    {
+        var status = context.Node.Store.Read(context.Arg(1), context.NowMs, out var stored);
+        context.Reply.WriteInteger(status == StoreStatus.Ok ? stored.Value.Length : 0);
+        return null;
+    }
+
+    [Flags]
+    private enum SetOptions
+    {
+        None = 0,
+        Nx = 1,
+        Xx = 2,
+        Get = 4,
+        KeepTtl = 8,
+        Expire = 16,
+    }
+
+    public static Task? Set(ref CommandContext context)
+    {
+        var options = SetOptions.None;
+        var expireArgument = -1;
+        var unitMs = 1L;
+        var absolute = false;
+        for (var i = 3; i < context.Count; i++)
+        {
+            var more = i + 1 < context.Count;
+            if (context.ArgIs(i, "NX"u8) && (options & SetOptions.Xx) == 0)
+            {
+                options |= SetOptions.Nx;
+            }
+            else if (context.ArgIs(i, "XX"u8) && (options & SetOptions.Nx) == 0)
+            {
+                options |= SetOptions.Xx;
+            }
+            else if (context.ArgIs(i, "GET"u8))
+            {
+                options |= SetOptions.Get;
+            }
+            else if (context.ArgIs(i, "KEEPTTL"u8) && (options & SetOptions.Expire) == 0)
+            {
+                options |= SetOptions.KeepTtl;
+            }
+            else if (more && (options & (SetOptions.Expire | SetOptions.KeepTtl)) == 0
+                && (context.ArgIs(i, "EX"u8) || context.ArgIs(i, "PX"u8) || context.ArgIs(i, "EXAT"u8) || context.ArgIs(i, "PXAT"u8)))
+            {
+                options |= SetOptions.Expire;
+                unitMs = context.ArgIs(i, "EX"u8) || context.ArgIs(i, "EXAT"u8) ? 1000 : 1;
+                absolute = context.ArgIs(i, "EXAT"u8) || context.ArgIs(i, "PXAT"u8);
+                expireArgument = ++i;
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                return null;
+            }
+        }
+
+        var expireMs = 0L;
+        if (expireArgument > 0 && !TryExpireTime(ref context, expireArgument, unitMs, absolute, "set", out expireMs))
+        {
+            return null;
+        }
+
+        return Write(ref context, context.Arg(1), context.Arg(2), expireMs, options);
+    }
+
+    private static Task? Write(ref CommandContext context, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireMs, SetOptions options)
+    {
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            StoredString existing = default;
+            var exists = (options & (SetOptions.Nx | SetOptions.Xx | SetOptions.Get | SetOptions.KeepTtl)) != 0
+                && store.Read(key, now, out existing) == StoreStatus.Ok;
+            if ((options & SetOptions.Get) != 0)
+            {
+                if (exists)
+                {
+                    context.Reply.WriteBulk(existing.Value);
+                }
+                else
+                {
+                    context.Reply.WriteNullBulk();
+                }
+            }
+
+            if (((options & SetOptions.Nx) != 0 && exists) || ((options & SetOptions.Xx) != 0 && !exists))
+            {
+                if ((options & SetOptions.Get) == 0)
+                {
+                    context.Reply.WriteNullBulk();
+                }
+
+                return null;
+            }
+
+            if ((options & SetOptions.KeepTtl) != 0 && exists)
+            {
+                expireMs = existing.ExpireUnixMs;
+            }
+
+            store.Put(key, value, expireMs, now);
+            LogSet(gate, key, value, expireMs);
+        }
+
+        if ((options & SetOptions.Get) == 0)
+        {
+            context.Reply.WriteOk();
+        }
+
+        return null;
+    }
+
+    /// <summary>Logs <c>SET key value [PXAT ms]</c>: the state a write left, independent of when it is replayed.</summary>
+    internal static void LogSet(WriteGate gate, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireMs)
+    {
+        var log = gate.BeginCommand(expireMs == 0 ? 3 : 5);
+        log.WriteBulk("SET"u8);
+        log.WriteBulk(key);
+        log.WriteBulk(value);
+        if (expireMs != 0)
+        {
+            log.WriteBulk("PXAT"u8);
+            log.WriteBulkInteger(expireMs);
+        }
+
+        gate.CommitCommand();
+    }
+
+    public static Task? SetNx(ref CommandContext context)
+    {
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(key, now, out _) == StoreStatus.Ok)
+            {
+                context.Reply.WriteInteger(0);
+                return null;
+            }
+
+            store.Put(key, context.Arg(2), 0, now);
+            LogSet(gate, key, context.Arg(2), 0);
+        }
+
+        context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    public static Task? SetEx(ref CommandContext context) => SetWithTtl(ref context, 1000, "setex");
+
+    public static Task? PSetEx(ref CommandContext context) => SetWithTtl(ref context, 1, "psetex");
+
+    private static Task? SetWithTtl(ref CommandContext context, long unitMs, string name)
+    {
+        if (!TryExpireTime(ref context, 2, unitMs, absolute: false, name, out var expireMs))
+        {
+            return null;
+        }
+
+        return Write(ref context, context.Arg(1), context.Arg(3), expireMs, SetOptions.None);
+    }
+
+    /// <summary>Reads an expire argument as Redis does: an integer, positive, and not overflowing once made absolute in ms.</summary>
+    internal static bool TryExpireTime(ref CommandContext context, int argument, long unitMs, bool absolute, string command, out long expireMs)
+    {
+        expireMs = 0;
+        if (!context.TryArgInt64(argument, out var amount))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return false;
+        }
+
+        if (amount <= 0 || (unitMs == 1000 && amount > long.MaxValue / 1000))
+        {
+            context.Reply.WriteError(RespErrors.InvalidExpireTime(command));
+            return false;
+        }
+
+        expireMs = amount * unitMs;
+        if (!absolute)
+        {
+            var now = context.NowMs;
+            if (expireMs > long.MaxValue - now)
+            {
+                context.Reply.WriteError(RespErrors.InvalidExpireTime(command));
+                return false;
+            }
+
+            expireMs += now;
+        }
+
+        return true;
+    }
+
+    public static Task? MSet(ref CommandContext context)
+    {
+        if (context.Count % 2 == 0)
+        {
+            context.Reply.WriteError(RespErrors.WrongArity("mset"));
+            return null;
+        }
+
+        var writes = new StringWrite[(context.Count - 1) / 2];
+        for (var i = 0; i < writes.Length; i++)
+        {
+            writes[i] = new StringWrite(context.Arg(1 + (2 * i)).ToArray(), context.Arg(2 + (2 * i)).ToArray(), 0);
+        }
+
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            context.Node.Store.PutMany(writes, context.NowMs);
+            var log = gate.BeginCommand(context.Count);
+            log.WriteBulk("MSET"u8);
+            foreach (var write in writes)
+            {
+                log.WriteBulk(write.Key);
+                log.WriteBulk(write.Value);
+            }
+
+            gate.CommitCommand();
+        }
+
+        context.Reply.WriteOk();
+        return null;
+    }
+
+    public static Task? Incr(ref CommandContext context) => AddTo(ref context, 1);
+
+    public static Task? Decr(ref CommandContext context) => AddTo(ref context, -1);
+
+    public static Task? IncrBy(ref CommandContext context)
+    {
+        if (!context.TryArgInt64(2, out var increment))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
+        }
+
+        return AddTo(ref context, increment);
+    }
+
+    public static Task? DecrBy(ref CommandContext context)
+    {
+        if (!context.TryArgInt64(2, out var decrement))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
+        }
+
+        if (decrement == long.MinValue)
+        {
+            context.Reply.WriteError(RespErrors.DecrementOverflow);
+            return null;
+        }
+
+        return AddTo(ref context, -decrement);
+    }
+
+    private static Task? AddTo(ref CommandContext context, long increment)
+    {
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        long result;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            long current = 0;
+            long expireMs = 0;
+            if (store.Read(key, now, out var existing) == StoreStatus.Ok)
+            {
+                if (!RespNumbers.TryParseInt64(existing.Value, out current))
+                {
+                    context.Reply.WriteError(RespErrors.NotAnInteger);
+                    return null;
+                }
+
+                expireMs = existing.ExpireUnixMs;
+            }
+
+            if ((increment < 0 && current < long.MinValue - increment) || (increment > 0 && current > long.MaxValue - increment))
+            {
+                context.Reply.WriteError(RespErrors.IncrementOverflow);
+                return null;
+            }
+
+            result = current + increment;
+            Span<byte> text = stackalloc byte[20];
+            result.TryFormat(text, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
+            store.Put(key, text[..length], expireMs, now);
+            LogSet(gate, key, text[..length], expireMs);
+        }
+
+        context.Reply.WriteInteger(result);
+        return null;
+    }
+
+    public static Task? Append(ref CommandContext context)
+    {
+        var key = context.Arg(1);
+        var suffix = context.Arg(2);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        long length;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            var exists = store.Read(key, now, out var existing) == StoreStatus.Ok;
+            var current = exists ? existing.Value : [];
+            if ((long)current.Length + suffix.Length > context.Node.Limits.MaxBulkLength)
+            {
+                context.Reply.WriteError(RespErrors.StringTooLong);
+                return null;
+            }
+
+            var combined = new byte[current.Length + suffix.Length];
+            current.CopyTo(combined, 0);
+            suffix.CopyTo(combined.AsSpan(current.Length));
+            store.Put(key, combined, exists ? existing.ExpireUnixMs : 0, now);
+            var log = gate.BeginCommand(3);
+            log.WriteBulk("APPEND"u8);
+            log.WriteBulk(key);
+            log.WriteBulk(suffix);
+            gate.CommitCommand();
+            length = combined.Length;
+        }
+
+        context.Reply.WriteInteger(length);
+        return null;
+    }
+}

@@ -1,0 +1,43 @@
+using PikaIngest.Node.Binlog;
+
+namespace PikaIngest.Node;
+
+/// <summary>Everything pika-node is started with (DESIGN.md, "Node interface"); defaults serve a local demo.</summary>
+internal sealed record NodeOptions
+{
+    public int Port { get; init; } = 9221;
+
+    /// <summary>Loopback by default, like Redis's protected mode: exposing a node is a decision.</summary>
+    public string Bind { get; init; } = "127.0.0.1";
+
+    public string DataFolder { get; init; } = "pika-node-data";
+
+    public int Instances { get; init; } = 3;
+
+    public string? RequirePass { get; init; }
+
+    /// <summary>Where INGEST_S3 reads: <c>s3</c> or <c>file:///ROOT</c> (bucket B is ROOT/B).</summary>
+    public string ObjectStore { get; init; } = "file://store";
+
+    /// <summary>Buckets INGEST_S3 may read; nothing else is fetched.</summary>
+    public IReadOnlySet<string> AllowedBuckets { get; init; } = new HashSet<string>(["local"], StringComparer.Ordinal);
+
+    public (string Host, int Port)? SlaveOf { get; init; }
+
+    public string? MasterAuth { get; init; }
+
+    public BinlogSyncPolicy BinlogSync { get; init; } = BinlogSyncPolicy.EverySecond;
+
+    public long BinlogFileSize { get; init; } = 100L << 20;
+
+    public int MaxClients { get; init; } = 10_000;
+
+    /// <summary>How often the background sweep looks for expired keys, and how many it removes per pass.</summary>
+    public TimeSpan ExpireSweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public int ExpireSweepBatch { get; init; } = 1000;
+
+    public string BinlogFolder => Path.Combine(DataFolder, "log_db0");
+
+    public string IngestFolder => Path.Combine(DataFolder, "ingest");
+}

@@ -1,0 +1,66 @@
+namespace PikaIngest.Node.Storage;
+
+internal enum StoreStatus
+{
+    Ok,
+    NotFound,
+}
+
+/// <summary>Receives a stored value straight from the storage engine's buffer, so a GET can copy it once, into the reply.</summary>
+internal interface IValueSink
+{
+    void Accept(ReadOnlySpan<byte> value, long expireUnixMs);
+}
+
+internal readonly record struct StoredString(byte[] Value, long ExpireUnixMs);
+
+/// <summary>One page of a SCAN: the cursor to continue from (0 when done) and the live keys found.</summary>
+internal sealed record ScanPage(ulong NextCursor, IReadOnlyList<byte[]> Keys);
+
+/// <summary>One key to write as part of an atomic group (MSET, binlog replay).</summary>
+internal readonly record struct StringWrite(byte[] Key, byte[] Value, long ExpireUnixMs);
+
+/// <summary>
+/// The node's string keyspace. Times are Unix milliseconds; an expiry of 0 means none, and a key
+/// whose expiry has passed reads as absent. Writers are serialised by the caller (the node's
+/// write gate), which is what makes read-then-write commands such as INCR or SET NX atomic.
+/// </summary>
+internal interface IStringStore : IDisposable
+{
+    int Instances { get; }
+
+    StoreStatus Get(ReadOnlySpan<byte> key, long nowMs, IValueSink sink);
+
+    StoreStatus Read(ReadOnlySpan<byte> key, long nowMs, out StoredString value);
+
+    void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs);
+
+    /// <summary>Writes all keys; each instance's share is one atomic RocksDB batch.</summary>
+    void PutMany(IReadOnlyList<StringWrite> writes, long nowMs);
+
+    /// <summary>Removes a key; <see cref="StoreStatus.NotFound"/> when it was absent or already expired.</summary>
+    StoreStatus Delete(ReadOnlySpan<byte> key, long nowMs);
+
+    /// <summary>Live keys from a cursor; <paramref name="count"/> bounds the keys examined, as in Redis.</summary>
+    ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs);
+
+    long CountKeys(long nowMs);
+
+    /// <summary>The logical digest of all live keys (see <see cref="LogicalDigest"/>).</summary>
+    string Digest(long nowMs);
+
+    /// <summary>Up to <paramref name="max"/> keys past their expiry, continuing from <paramref name="resume"/> (null: from the start).</summary>
+    IReadOnlyList<byte[]> FindExpired(ref ExpiryScanPosition? resume, int max, long nowMs);
+
+    /// <summary>Removes a key only if it is (still) expired; the sweeper calls this holding the write gate.</summary>
+    bool DeleteIfExpired(ReadOnlySpan<byte> key, long nowMs);
+
+    /// <summary>Ingests SST files into one instance in the given order, so a later file wins for the same key.</summary>
+    void IngestFiles(int instance, IReadOnlyList<string> paths);
+
+    /// <summary>RocksDB's estimate of the number of keys (expired and overwritten ones included), for INFO.</summary>
+    long EstimateKeys();
+}
+
+/// <summary>Where an incremental expiry scan stopped: an instance and the next encoded key to look at.</summary>
+internal sealed record ExpiryScanPosition(int Instance, byte[] NextEncodedKey);

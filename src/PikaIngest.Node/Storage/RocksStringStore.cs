@@ -1,0 +1,428 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using PikaIngest.Core.Formats;
+using RocksDbSharp;
+
+namespace PikaIngest.Node.Storage;
+
+/// <summary>
+/// Strings in Pika 4's on-disk layout (FORMATS.md §2) across <c>instances</c> RocksDB databases
+/// under <c>DATA/db0/&lt;i&gt;</c>, each key in the instance Pika would pick
+/// (<see cref="InstanceRouter"/>) — which is what lets converter-built SSTs be ingested as they are.
+/// </summary>
+internal sealed unsafe class RocksStringStore : IStringStore
+{
+    private const int StackKeyLimit = 512;
+    private const int MaxOpenCursors = 4096;
+
+    private readonly RocksDb[] _databases;
+    private readonly WriteOptions _writeOptions = new();
+    private readonly ReadOptions _readOptions = new();
+    private readonly ScanCursors _cursors = new(MaxOpenCursors);
+
+    private RocksStringStore(RocksDb[] databases)
+    {
+        _databases = databases;
+    }
+
+    public int Instances => _databases.Length;
+
+    public static string InstanceFolder(string dataFolder, int instance) =>
+        Path.Combine(dataFolder, "db0", instance.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Opens (creating when new) the instances; refuses a data folder laid out for another instance count.</summary>
+    public static RocksStringStore Open(string dataFolder, int instances)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(instances, 1);
+        var root = Path.Combine(dataFolder, "db0");
+        if (Directory.Exists(root))
+        {
+            var existing = Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Count();
+            if (existing != 0 && existing != instances)
+            {
+                throw new InvalidOperationException(
+                    $"{root} holds {existing} instances but --instances is {instances}; keys are routed by instance count, so it cannot change on existing data");
+            }
+        }
+
+        var databases = new RocksDb[instances];
+        try
+        {
+            for (var i = 0; i < instances; i++)
+            {
+                var folder = InstanceFolder(dataFolder, i);
+                Directory.CreateDirectory(folder);
+                databases[i] = RocksDb.Open(CreateOptions(), folder);
+            }
+        }
+        catch
+        {
+            foreach (var db in databases)
+            {
+                db?.Dispose();
+            }
+
+            throw;
+        }
+
+        return new RocksStringStore(databases);
+    }
+
+    private static DbOptions CreateOptions()
+    {
+        var table = new BlockBasedTableOptions()
+            .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
+            .SetFormatVersion(5);
+        return new DbOptions()
+            .SetCreateIfMissing(true)
+            .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
+            .SetMaxBackgroundCompactions(2)
+            .SetCompression(Compression.Lz4)
+            .SetWriteBufferSize(64UL << 20)
+            .SetMaxWriteBufferNumber(4)
+            // Each shard of a batch covers the whole key range, so its files land in L0 on top of
+            // each other; the defaults (20/36) would stall writes after one large ingest.
+            .SetLevel0SlowdownWritesTrigger(64)
+            .SetLevel0StopWritesTrigger(128)
+            .SetBlockBasedTableFactory(table);
+    }
+
+    public StoreStatus Get(ReadOnlySpan<byte> key, long nowMs, IValueSink sink)
+    {
+        var db = _databases[InstanceRouter.Instance(key, _databases.Length)];
+        byte[]? rented = null;
+        var encoded = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rented);
+        try
+        {
+            IntPtr value;
+            UIntPtr length;
+            IntPtr error;
+            fixed (byte* k = encoded)
+            {
+                value = Native.Instance.rocksdb_get(db.Handle, _readOptions.Handle, k, (UIntPtr)encoded.Length, out length, out error);
+            }
+
+            ThrowOnError(error);
+            if (value == IntPtr.Zero)
+            {
+                return StoreStatus.NotFound;
+            }
+
+            try
+            {
+                var stored = new ReadOnlySpan<byte>((void*)value, checked((int)length));
+                var expire = ExpireOf(stored, key);
+                if (IsExpired(expire, nowMs))
+                {
+                    return StoreStatus.NotFound;
+                }
+
+                sink.Accept(UserValue(stored), expire);
+                return StoreStatus.Ok;
+            }
+            finally
+            {
+                Native.Instance.rocksdb_free(value);
+            }
+        }
+        finally
+        {
+            Return(rented);
+        }
+    }
+
+    public StoreStatus Read(ReadOnlySpan<byte> key, long nowMs, out StoredString value)
+    {
+        var sink = new CopySink();
+        var status = Get(key, nowMs, sink);
+        value = sink.Value;
+        return status;
+    }
+
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs)
+    {
+        var db = _databases[InstanceRouter.Instance(key, _databases.Length)];
+        byte[]? rentedKey = null;
+        var encodedKey = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rentedKey);
+        var valueBuffer = ArrayPool<byte>.Shared.Rent(PikaV4Encoding.Instance.EncodedValueLength(value.Length));
+        try
+        {
+            var length = PikaV4Encoding.EncodeValueMs(value, expireUnixMs, nowMs, valueBuffer);
+            db.Put(encodedKey, valueBuffer.AsSpan(0, length), writeOptions: _writeOptions);
+        }
+        finally
+        {
+            Return(rentedKey);
+            ArrayPool<byte>.Shared.Return(valueBuffer);
+        }
+    }
+
+    public void PutMany(IReadOnlyList<StringWrite> writes, long nowMs)
+    {
+        var batches = new WriteBatch?[_databases.Length];
+        try
+        {
+            foreach (var write in writes)
+            {
+                var instance = InstanceRouter.Instance(write.Key, _databases.Length);
+                var batch = batches[instance] ??= new WriteBatch();
+                var value = new byte[PikaV4Encoding.Instance.EncodedValueLength(write.Value.Length)];
+                PikaV4Encoding.EncodeValueMs(write.Value, write.ExpireUnixMs, nowMs, value);
+                batch.Put(PikaV4Encoding.Instance.EncodeKey(write.Key), value);
+            }
+
+            for (var i = 0; i < batches.Length; i++)
+            {
+                if (batches[i] is { } batch)
+                {
+                    _databases[i].Write(batch, _writeOptions);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var batch in batches)
+            {
+                batch?.Dispose();
+            }
+        }
+    }
+
+    public StoreStatus Delete(ReadOnlySpan<byte> key, long nowMs)
+    {
+        var status = Exists(key, nowMs);
+        RemoveEncoded(key);
+        return status;
+    }
+
+    private StoreStatus Exists(ReadOnlySpan<byte> key, long nowMs) => Get(key, nowMs, NullSink.Instance);
+
+    private void RemoveEncoded(ReadOnlySpan<byte> key)
+    {
+        var db = _databases[InstanceRouter.Instance(key, _databases.Length)];
+        byte[]? rented = null;
+        var encoded = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rented);
+        try
+        {
+            db.Remove(encoded, writeOptions: _writeOptions);
+        }
+        finally
+        {
+            Return(rented);
+        }
+    }
+
+    public bool DeleteIfExpired(ReadOnlySpan<byte> key, long nowMs)
+    {
+        var probe = new ExpirySink();
+        if (Get(key, long.MinValue, probe) != StoreStatus.Ok || !IsExpired(probe.ExpireUnixMs, nowMs))
+        {
+            return false;
+        }
+
+        RemoveEncoded(key);
+        return true;
+    }
+
+    public ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs)
+    {
+        var (instance, from) = cursor == 0 ? (0, null) : _cursors.Take(cursor) ?? (0, null);
+        var keys = new List<byte[]>();
+        var examined = 0;
+        while (instance < _databases.Length)
+        {
+            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+            if (from is null)
+            {
+                iterator.SeekToFirst();
+            }
+            else
+            {
+                iterator.Seek(from);
+            }
+
+            for (; iterator.Valid(); iterator.Next())
+            {
+                if (examined == count)
+                {
+                    var next = _cursors.Add(instance, iterator.GetKeySpan().ToArray());
+                    return new ScanPage(next, keys);
+                }
+
+                examined++;
+                var value = iterator.GetValueSpan();
+                var userKey = PikaV4Encoding.DecodeKey(iterator.GetKeySpan());
+                if (!IsExpired(ExpireOf(value, userKey), nowMs) && (filter is null || filter(userKey)))
+                {
+                    keys.Add(userKey);
+                }
+            }
+
+            instance++;
+            from = null;
+        }
+
+        return new ScanPage(0, keys);
+    }
+
+    public long CountKeys(long nowMs)
+    {
+        long live = 0;
+        foreach (var db in _databases)
+        {
+            using var iterator = db.NewIterator(readOptions: _readOptions);
+            for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+            {
+                if (!IsExpired(ExpireOf(iterator.GetValueSpan(), iterator.GetKeySpan()), nowMs))
+                {
+                    live++;
+                }
+            }
+        }
+
+        return live;
+    }
+
+    public string Digest(long nowMs)
+    {
+        var digest = new LogicalDigest();
+        foreach (var db in _databases)
+        {
+            using var iterator = db.NewIterator(readOptions: _readOptions);
+            for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+            {
+                var stored = iterator.GetValueSpan();
+                var expire = ExpireOf(stored, iterator.GetKeySpan());
+                if (!IsExpired(expire, nowMs))
+                {
+                    digest.Add(PikaV4Encoding.DecodeKey(iterator.GetKeySpan()), UserValue(stored), expire);
+                }
+            }
+        }
+
+        return digest.ToHex();
+    }
+
+    public IReadOnlyList<byte[]> FindExpired(ref ExpiryScanPosition? resume, int max, long nowMs)
+    {
+        var found = new List<byte[]>();
+        var instance = resume?.Instance ?? 0;
+        var from = resume?.NextEncodedKey;
+        var budget = max * 16;
+        while (instance < _databases.Length)
+        {
+            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+            if (from is null)
+            {
+                iterator.SeekToFirst();
+            }
+            else
+            {
+                iterator.Seek(from);
+            }
+
+            for (; iterator.Valid(); iterator.Next())
+            {
+                if (found.Count == max || budget-- == 0)
+                {
+                    resume = new ExpiryScanPosition(instance, iterator.GetKeySpan().ToArray());
+                    return found;
+                }
+
+                var key = iterator.GetKeySpan();
+                if (IsExpired(ExpireOf(iterator.GetValueSpan(), key), nowMs))
+                {
+                    found.Add(PikaV4Encoding.DecodeKey(key));
+                }
+            }
+
+            instance++;
+            from = null;
+        }
+
+        resume = null;
+        return found;
+    }
+
+    public void IngestFiles(int instance, IReadOnlyList<string> paths)
+    {
+        // move_files hard-links the staged files (same volume), falling back to a copy; RocksDB
+        // assigns overlapping files increasing sequence numbers in list order, so later files win.
+        var options = new IngestExternalFileOptions().SetMoveFiles(true);
+        _databases[instance].IngestExternalFiles([.. paths], options);
+    }
+
+    public long EstimateKeys() =>
+        _databases.Sum(db => long.TryParse(db.GetProperty("rocksdb.estimate-num-keys"), out var keys) ? keys : 0);
+
+    public void Dispose()
+    {
+        foreach (var db in _databases)
+        {
+            db.Dispose();
+        }
+
+    }
+
+    private static bool IsExpired(long expireUnixMs, long nowMs) => expireUnixMs != 0 && nowMs > expireUnixMs;
+
+    private static long ExpireOf(ReadOnlySpan<byte> stored, ReadOnlySpan<byte> keyForErrors)
+    {
+        if (stored.Length < 1 + PikaV4Encoding.ValueSuffixLength || stored[0] != PikaV4Encoding.StringType)
+        {
+            throw new InvalidDataException(
+                $"stored value of key {Convert.ToHexString(keyForErrors)} is not a pika-v4 string ({stored.Length} bytes)");
+        }
+
+        return PikaV4Encoding.FromStoredTime(BinaryPrimitives.ReadUInt64LittleEndian(stored[^8..]));
+    }
+
+    private static ReadOnlySpan<byte> UserValue(ReadOnlySpan<byte> stored) => stored[1..^PikaV4Encoding.ValueSuffixLength];
+
+    private static ReadOnlySpan<byte> EncodeKey(ReadOnlySpan<byte> key, Span<byte> stack, ref byte[]? rented)
+    {
+        var needed = PikaV4Encoding.Instance.MaxEncodedKeyLength(key.Length);
+        var buffer = needed <= stack.Length ? stack : (rented = ArrayPool<byte>.Shared.Rent(needed));
+        var length = PikaV4Encoding.Instance.EncodeKey(key, buffer);
+        return buffer[..length];
+    }
+
+    private static void Return(byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void ThrowOnError(IntPtr error)
+    {
+        if (error != IntPtr.Zero)
+        {
+            throw new RocksDbException(error);
+        }
+    }
+
+    private sealed class CopySink : IValueSink
+    {
+        public StoredString Value { get; private set; }
+
+        public void Accept(ReadOnlySpan<byte> value, long expireUnixMs) => Value = new StoredString(value.ToArray(), expireUnixMs);
+    }
+
+    private sealed class ExpirySink : IValueSink
+    {
+        public long ExpireUnixMs { get; private set; }
+
+        public void Accept(ReadOnlySpan<byte> value, long expireUnixMs) => ExpireUnixMs = expireUnixMs;
+    }
+
+    private sealed class NullSink : IValueSink
+    {
+        public static readonly NullSink Instance = new();
+
+        public void Accept(ReadOnlySpan<byte> value, long expireUnixMs)
+        {
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Text;
+using PikaIngest.Node.Tests.Support;
+
+namespace PikaIngest.Node.Tests;
+
+/// <summary>
+/// The same scripted commands against Debian's redis-server and against pika-node; every reply must
+/// be identical. Commands whose replies legitimately differ (INFO, SCAN cursors, timings) are
+/// tested elsewhere.
+/// </summary>
+public sealed class DifferentialTests
+{
+    private static readonly string[][] Script =
+    [
+        ["PING"], ["PING", "hello"], ["ECHO", "x y"], ["PING", "a", "b"],
+        ["SET", "a", "1"], ["GET", "a"], ["GET", "missing"], ["get", "a"],
+        ["SET", "a", "2", "NX"], ["SET", "a", "3", "XX"], ["GET", "a"],
+        ["SET", "b", "v", "XX"], ["SET", "b", "v", "nx"], ["GET", "b"],
+        ["SET", "c", "v", "EX", "1000"], ["TTL", "c"], ["SET", "c", "w", "KEEPTTL"], ["TTL", "c"], ["GET", "c"],
+        ["SET", "c", "w"], ["TTL", "c"],
+        ["SET", "d", "v", "EX", "0"], ["SET", "d", "v", "EX", "-1"], ["SET", "d", "v", "EX", "abc"], ["SET", "d", "v", "PX", "0"],
+        ["SET", "d", "v", "EX", "10", "PX", "10"], ["SET", "d", "v", "NX", "XX"], ["SET", "d", "v", "KEEPTTL", "EX", "5"],
+        ["SET", "d", "v", "EX"], ["SET", "d", "v", "FOO"], ["SET", "d", "v", "EX", "9223372036854775807"],
+        ["SET", "d", "v", "GET"], ["SET", "d", "w", "GET"], ["SET", "d", "x", "NX", "GET"], ["GET", "d"],
+        ["SET", "e", "v", "EXAT", "4102444800"], ["EXISTS", "e"],
+        ["SET", "f", "v", "PXAT", "1000"], ["GET", "f"], ["EXISTS", "f"],
+        ["SETNX", "a", "x"], ["SETNX", "g", "x"], ["GET", "g"],
+        ["SETEX", "h", "1000", "v"], ["TTL", "h"], ["SETEX", "h", "0", "v"], ["SETEX", "h", "abc", "v"], ["PSETEX", "i", "1000000", "v"], ["TTL", "i"],
+        ["MSET", "j", "1", "k", "2"], ["MSET", "j"], ["MSET", "j", "1", "k"], ["MGET", "j", "k", "missing", "a"],
+        ["INCR", "j"], ["INCRBY", "j", "10"], ["DECR", "j"], ["DECRBY", "j", "5"], ["INCRBY", "j", "-3"], ["GET", "j"],
+        ["INCR", "new-counter"], ["DECR", "new-counter2"], ["INCRBY", "j", "abc"], ["INCRBY", "j", "1.5"],
+        ["SET", "s", "abc"], ["INCR", "s"], ["SET", "s", " 1"], ["INCR", "s"], ["SET", "s", "01"], ["INCR", "s"],
+        ["SET", "big", "9223372036854775807"], ["INCR", "big"], ["DECRBY", "big", "-1"], ["SET", "small", "-9223372036854775808"], ["DECR", "small"],
+        ["DECRBY", "j", "-9223372036854775808"], ["INCRBY", "j", "9223372036854775808"],
+        ["SET", "ttl-kept", "5", "EX", "1000"], ["INCR", "ttl-kept"], ["TTL", "ttl-kept"],
+        ["APPEND", "j", "xyz"], ["GET", "j"], ["APPEND", "app", "abc"], ["APPEND", "app", "def"], ["GET", "app"], ["STRLEN", "app"], ["STRLEN", "none"],
+        ["DEL", "a", "b", "missing"], ["EXISTS", "a", "j", "j", "missing"], ["UNLINK", "g"], ["EXISTS", "g"],
+        ["EXPIRE", "j", "1000"], ["TTL", "j"], ["EXPIRE", "j", "1000", "NX"], ["EXPIRE", "j", "2000", "XX"], ["TTL", "j"],
+        ["EXPIRE", "j", "500", "GT"], ["EXPIRE", "j", "500", "LT"], ["TTL", "j"], ["EXPIRE", "j", "10", "NX", "XX"], ["EXPIRE", "j", "10", "GT", "LT"],
+        ["EXPIRE", "j", "10", "FOO"], ["EXPIRE", "j", "abc"], ["EXPIRE", "missing", "10"], ["EXPIRE", "k", "100", "GT"], ["EXPIRE", "k", "100", "LT"], ["TTL", "k"],
+        ["PERSIST", "j"], ["TTL", "j"], ["PERSIST", "j"], ["PERSIST", "missing"],
+        ["PEXPIRE", "j", "5000000"], ["TTL", "j"], ["EXPIREAT", "j", "4102444800"], ["EXISTS", "j"], ["PEXPIREAT", "j", "1000"], ["EXISTS", "j"],
+        ["EXPIRE", "k", "-1"], ["EXISTS", "k"], ["EXPIRE", "k", "9223372036854775807"],
+        ["SET", "k", "v"], ["EXPIRE", "k", "9223372036854775807"], ["PEXPIRE", "k", "9223372036854775807"], ["TTL", "k"],
+        ["TTL", "missing"], ["PTTL", "missing"], ["TYPE", "app"], ["TYPE", "missing"],
+        ["SELECT", "0"], ["SELECT", "1"], ["SELECT", "x"],
+        ["GET"], ["SET", "x"], ["GET", "a", "b"], ["FOO", "bar", "baz"], ["FOO"], ["SETEX", "a", "1"],
+        ["AUTH", "x"], ["AUTH", "user", "x"],
+        ["SET", "bin\u0000key", "va\r\nlue"], ["GET", "bin\u0000key"], ["STRLEN", "bin\u0000key"],
+        ["SET", "", "empty key"], ["GET", ""], ["SET", "empty value", ""], ["GET", "empty value"], ["STRLEN", "empty value"],
+        ["DBSIZE"],
+        ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "COUNT", "x"], ["SCAN", "0", "FOO"],
+        ["CLIENT", "SETNAME", "tester"], ["CLIENT", "GETNAME"],
+        ["QUIT"],
+    ];
+
+    [Fact]
+    public async Task Every_reply_matches_redis_server()
+    {
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var node = await InProcessNode.StartAsync();
+        using var expected = await RawClient.ConnectAsync(redis.Port);
+        using var actual = await node.RawAsync();
+
+        var differences = new StringBuilder();
+        foreach (var command in Script)
+        {
+            var want = await expected.CallAsync(command);
+            var got = await actual.CallAsync(command);
+            if (want != got)
+            {
+                differences.Append(string.Join(' ', command)).Append("\n  redis:     ").Append(want).Append("\n  pika-node: ").Append(got).Append('\n');
+            }
+        }
+
+        Assert.True(differences.Length == 0, "replies differ:\n" + differences);
+        Assert.True(await actual.IsClosedAsync(TimeSpan.FromSeconds(5)), "QUIT must close the connection");
+    }
+
+    public static TheoryData<string> ProtocolErrors => new()
+    {
+        "*1\r\n+PING\r\n",
+        "*x\r\n",
+        "*2\r\n$3\r\nGET\r\n$-5\r\n",
+        "*2\r\n$3\r\nGET\r\n$abc\r\n",
+        "*1\r\n$9999999999999\r\n",
+        "*99999999999\r\n",
+        "*3000000000\r\n",
+        "SET a \"unbalanced\r\n",
+        "SET a 'x\r\n",
+        "*1\r\n$4\r\nPINGxx\r\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(ProtocolErrors))]
+    public async Task Protocol_errors_are_answered_and_closed_like_redis(string bytes)
+    {
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var node = await InProcessNode.StartAsync();
+
+        async Task<(string Reply, bool Closed)> Probe(int port)
+        {
+            using var client = await RawClient.ConnectAsync(port);
+            await client.SendAsync(bytes);
+            string reply;
+            try
+            {
+                reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is EndOfStreamException or OperationCanceledException)
+            {
+                reply = "(no reply)";
+            }
+
+            return (reply, await client.IsClosedAsync(TimeSpan.FromSeconds(2)));
+        }
+
+        Assert.Equal(await Probe(redis.Port), await Probe(node.Port));
+    }
+
+    [Fact]
+    public async Task Inline_commands_match_redis()
+    {
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var node = await InProcessNode.StartAsync();
+        string[] lines = ["PING", "SET a \"x y\\n\"", "GET a", "SET b 'it''s'", "set c \"\\x41\\x42\"", "GET c", "", "   ", "MGET a c", "EXISTS a b c"];
+
+        async Task<List<string>> Run(int port)
+        {
+            using var client = await RawClient.ConnectAsync(port);
+            var replies = new List<string>();
+            foreach (var line in lines)
+            {
+                await client.SendAsync(line + "\r\n");
+                if (line.Trim().Length > 0)
+                {
+                    replies.Add(await client.ReadReplyAsync());
+                }
+            }
+
+            return replies;
+        }
+
+        Assert.Equal(await Run(redis.Port), await Run(node.Port));
+    }
+}

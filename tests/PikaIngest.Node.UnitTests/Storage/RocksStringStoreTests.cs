@@ -1,0 +1,231 @@
+using System.Text;
+using PikaIngest.Core.Formats;
+using PikaIngest.Core.Sst;
+using PikaIngest.Node.Storage;
+using PikaIngest.Node.UnitTests.Support;
+
+namespace PikaIngest.Node.UnitTests.Storage;
+
+public sealed class RocksStringStoreTests : IDisposable
+{
+    private const long Now = 1_800_000_000_000;
+    private readonly TempFolder _folder = new();
+
+    private static byte[] B(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string? Value(IStringStore store, string key, long now = Now) =>
+        store.Read(B(key), now, out var stored) == StoreStatus.Ok ? Encoding.UTF8.GetString(stored.Value) : null;
+
+    [Fact]
+    public void Put_then_get_returns_the_value_and_expiry()
+    {
+        using var store = RocksStringStore.Open(_folder.Path, 3);
+        store.Put(B("a"), B("1"), 0, Now);
+        store.Put(B("b\0with zero"), B("v\0\r\n"), Now + 5000, Now);
+
+        Assert.Equal("1", Value(store, "a"));
+        Assert.Equal(StoreStatus.Ok, store.Read(B("b\0with zero"), Now, out var stored));
+        Assert.Equal(B("v\0\r\n"), stored.Value);
+        Assert.Equal(Now + 5000, stored.ExpireUnixMs);
+        Assert.Null(Value(store, "missing"));
+    }
+
+    [Fact]
+    public void A_key_reads_as_absent_once_its_expiry_has_passed_and_not_before()
+    {
+        using var store = RocksStringStore.Open(_folder.Path, 1);
+        store.Put(B("k"), B("v"), Now + 100, Now);
+
+        Assert.Equal("v", Value(store, "k", Now + 100));
+        Assert.Null(Value(store, "k", Now + 101));
+        Assert.Equal(StoreStatus.NotFound, store.Delete(B("k"), Now + 101));
+    }
+
+    [Fact]
+    public void Keys_are_stored_in_pikas_layout_in_the_instance_pika_would_pick()
+    {
+        var keys = Enumerable.Range(0, 200).Select(i => $"key:{i}").ToList();
+        using (var store = RocksStringStore.Open(_folder.Path, 3))
+        {
+            foreach (var key in keys)
+            {
+                store.Put(B(key), B("v" + key), 0, Now);
+            }
+        }
+
+        for (var instance = 0; instance < 3; instance++)
+        {
+            using var db = RocksDbSharp.RocksDb.OpenReadOnly(new RocksDbSharp.DbOptions(), RocksStringStore.InstanceFolder(_folder.Path, instance), false);
+            using var iterator = db.NewIterator();
+            for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+            {
+                var record = PikaV4Encoding.Instance.Decode(iterator.Key(), iterator.Value());
+                var key = Encoding.UTF8.GetString(record.Key);
+                Assert.Equal(instance, InstanceRouter.Instance(record.Key, 3));
+                Assert.Equal("v" + key, Encoding.UTF8.GetString(record.Value));
+                Assert.True(keys.Remove(key));
+            }
+        }
+
+        Assert.Empty(keys);
+    }
+
+    [Fact]
+    public void Reopening_with_another_instance_count_is_refused()
+    {
+        RocksStringStore.Open(_folder.Path, 3).Dispose();
+
+        var error = Assert.Throws<InvalidOperationException>(() => RocksStringStore.Open(_folder.Path, 2));
+        Assert.Contains("3 instances", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Overlapping_files_ingested_together_let_the_later_file_win(bool reversed)
+    {
+        // Three files that all hold "shared" (and their own keys), ingested in one call: the
+        // value that survives must be the one from the last file in the list.
+        var files = Enumerable.Range(1, 3).Select(i => WriteSst(_folder.Combine($"f{i}.sst"),
+            [("shared", $"from file {i}"), ($"only{i}", "x"), ("zzz", $"last key of {i}")])).ToList();
+        if (reversed)
+        {
+            files.Reverse();
+        }
+
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 1);
+        store.Put(B("shared"), B("written before"), 0, Now);
+        store.IngestFiles(0, files);
+
+        var winner = reversed ? 1 : 3;
+        Assert.Equal($"from file {winner}", Value(store, "shared"));
+        Assert.Equal($"last key of {winner}", Value(store, "zzz"));
+        Assert.Equal("x", Value(store, "only1"));
+        Assert.Equal(5, store.CountKeys(Now));
+    }
+
+    [Fact]
+    public void A_write_after_an_ingest_wins_over_the_ingested_value()
+    {
+        var file = WriteSst(_folder.Combine("f.sst"), [("k", "ingested")]);
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 1);
+        store.IngestFiles(0, [file]);
+        store.Put(B("k"), B("written after"), 0, Now);
+
+        Assert.Equal("written after", Value(store, "k"));
+    }
+
+    [Fact]
+    public void Scan_visits_every_live_key_once_whatever_the_page_size()
+    {
+        using var store = RocksStringStore.Open(_folder.Path, 3);
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 300; i++)
+        {
+            var expired = i % 10 == 0;
+            store.Put(B($"k{i}"), B("v"), expired ? Now - 1 : 0, Now - 10);
+            if (!expired)
+            {
+                live.Add($"k{i}");
+            }
+        }
+
+        foreach (var count in new[] { 1, 7, 1000 })
+        {
+            var seen = new List<string>();
+            ulong cursor = 0;
+            var pages = 0;
+            do
+            {
+                var page = store.Scan(cursor, count, null, Now);
+                seen.AddRange(page.Keys.Select(k => Encoding.UTF8.GetString(k)));
+                cursor = page.NextCursor;
+                Assert.True(++pages < 1000, "scan did not finish");
+            }
+            while (cursor != 0);
+
+            Assert.Equal(live.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        }
+
+        Assert.Equal(live.Count, store.CountKeys(Now));
+    }
+
+    [Fact]
+    public void The_expiry_sweep_finds_expired_keys_and_deletes_only_those_still_expired()
+    {
+        using var store = RocksStringStore.Open(_folder.Path, 2);
+        for (var i = 0; i < 50; i++)
+        {
+            store.Put(B($"old{i}"), B("v"), Now - 1, Now - 100);
+            store.Put(B($"live{i}"), B("v"), Now + 60_000, Now);
+        }
+
+        var found = new List<byte[]>();
+        ExpiryScanPosition? position = null;
+        do
+        {
+            found.AddRange(store.FindExpired(ref position, 7, Now));
+        }
+        while (position is not null);
+
+        Assert.Equal(50, found.Count);
+        Assert.All(found, k => Assert.StartsWith("old", Encoding.UTF8.GetString(k), StringComparison.Ordinal));
+
+        store.Put(B("old0"), B("rewritten"), 0, Now);
+        var deleted = found.Count(k => store.DeleteIfExpired(k, Now));
+        Assert.Equal(49, deleted);
+        Assert.Equal("rewritten", Value(store, "old0"));
+        Assert.Equal(51, store.CountKeys(Now));
+    }
+
+    [Fact]
+    public void The_digest_depends_on_contents_not_on_layout_or_write_times()
+    {
+        string Digest(int instances, IEnumerable<(string Key, string Value, long Expire)> records, long createdAt)
+        {
+            using var folder = new TempFolder();
+            using var store = RocksStringStore.Open(folder.Path, instances);
+            foreach (var (key, value, expire) in records)
+            {
+                store.Put(B(key), B(value), expire, createdAt);
+            }
+
+            return store.Digest(Now);
+        }
+
+        var records = Enumerable.Range(0, 100).Select(i => ($"k{i}", $"v{i}", i % 3 == 0 ? Now + i : 0L)).ToList();
+        var baseline = Digest(3, records, Now);
+
+        Assert.Matches("^[0-9a-f]{64}$", baseline);
+        Assert.Equal(baseline, Digest(1, records, Now - 5000));
+        Assert.Equal(baseline, Digest(5, Enumerable.Reverse(records), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k5" ? (r.Key, "changed", r.Item3) : r), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k6" ? (r.Key, r.Value, Now + 1) : r), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k7" ? ("k7x", r.Value, r.Item3) : r), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Skip(1), Now));
+        Assert.Equal(new string('0', 64), Digest(3, [], Now));
+        Assert.Equal(new string('0', 64), Digest(3, [("gone", "v", Now - 1)], Now));
+    }
+
+    private static string WriteSst(string path, IEnumerable<(string Key, string Value)> records)
+    {
+        using var builder = new SstFileBuilder(path, new SstOptions());
+        foreach (var (key, value) in records.OrderBy(r => PikaV4Encoding.Instance.EncodeKey(B(r.Key)), ByteComparer.Instance))
+        {
+            builder.Put(PikaV4Encoding.Instance.EncodeKey(B(key)), PikaV4Encoding.Instance.EncodeValue(B(value), 0, Now));
+        }
+
+        builder.Finish();
+        builder.Commit();
+        return path;
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private sealed class ByteComparer : IComparer<byte[]>
+    {
+        public static readonly ByteComparer Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    }
+}
