@@ -139,9 +139,9 @@ internal sealed class BinlogWriter : IDisposable
                 DirectorySync.Flush(directory);
             }
 
-            var writer = new BinlogWriter(directory, options, log, state, handle, manifestHandle);
-            writer.Sync(force: true);
-            return writer;
+            // Recovery may have moved the position; recorded before the writer (and its timer) exists.
+            WriteManifest(manifestHandle, new BinlogManifest(state.FileNum, (ulong)state.Offset, state.LastLogicId, state.Term));
+            return new BinlogWriter(directory, options, log, state, handle, manifestHandle);
         }
         catch
         {
@@ -340,7 +340,7 @@ internal sealed class BinlogWriter : IDisposable
         try
         {
             RandomAccess.FlushToDisk(handle);
-            WriteManifest(state);
+            WriteManifest(_manifestHandle, state);
         }
         catch
         {
@@ -359,11 +359,11 @@ internal sealed class BinlogWriter : IDisposable
     /// record, never a mix; a rename would cost a directory fsync every second. It is also what Pika does (an
     /// mmap of the same file), and a stale record is harmless since recovery scans forward from it.
     /// </summary>
-    private void WriteManifest(BinlogManifest state)
+    private static void WriteManifest(SafeFileHandle manifest, BinlogManifest state)
     {
         Span<byte> record = stackalloc byte[BinlogManifest.Size];
         state.Write(record);
-        RandomAccess.Write(_manifestHandle, record, 0);
-        RandomAccess.FlushToDisk(_manifestHandle);
+        RandomAccess.Write(manifest, record, 0);
+        RandomAccess.FlushToDisk(manifest);
     }
 }
