@@ -31,6 +31,17 @@ internal sealed class WriteGate : IDisposable
         }
     }
 
+    public ulong LastLogicId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _binlog.LastLogicId;
+            }
+        }
+    }
+
     public Lock.Scope Enter() => _lock.EnterScope();
 
     /// <summary>Starts the RESP of the command to log (its effect, e.g. SET with an absolute PXAT); the gate must be held.</summary>
