@@ -13,7 +13,10 @@ internal static class RespErrors
     /// <summary>{0}: the command's lower-case full name, e.g. <c>get</c> or <c>config|get</c>.</summary>
     public const string WrongNumberOfArgumentsFormat = "ERR wrong number of arguments for '{0}' command";
 
-    /// <summary>{0}: the command name as sent, {1}: its first arguments, each as <c>'arg' </c>.</summary>
+    /// <summary>
+    /// {0}: the command name as sent, {1}: its first arguments, each as <c>'arg' </c>. Redis truncates
+    /// both; <see cref="WriteUnknownCommand"/> applies its rules byte for byte.
+    /// </summary>
     public const string UnknownCommandFormat = "ERR unknown command '{0}', with args beginning with: {1}";
 
     public const string Syntax = "ERR syntax error";
@@ -44,6 +47,12 @@ internal static class RespErrors
     /// <summary>{0}: the byte found where a bulk header's '$' belongs.</summary>
     public const string ProtocolExpectedDollarFormat = "ERR Protocol error: expected '$', got '{0}'";
 
+    // Redis's processCommand prints the name with %.128s and appends arguments while the list is under 128 bytes.
+    private const int UnknownCommandQuoteLimit = 128;
+
+    // 'ERR unknown command ' + 128 + the suffix + the argument list, which stops at most 3 bytes past 128.
+    private const int UnknownCommandMaxLength = 512;
+
     private static readonly CompositeFormat WrongNumberOfArgumentsComposite = CompositeFormat.Parse(WrongNumberOfArgumentsFormat);
     private static readonly CompositeFormat InvalidExpireTimeComposite = CompositeFormat.Parse(InvalidExpireTimeFormat);
     private static readonly CompositeFormat ExpectedDollarComposite = CompositeFormat.Parse(ProtocolExpectedDollarFormat);
@@ -60,4 +69,40 @@ internal static class RespErrors
     /// </summary>
     public static string ExpectedDollar(byte got) =>
         string.Format(CultureInfo.InvariantCulture, ExpectedDollarComposite, got is (byte)'\r' or (byte)'\n' ? ' ' : (char)got);
+
+    /// <summary>
+    /// Writes the unknown-command error for <paramref name="args"/> as Redis 7.0's processCommand does:
+    /// the name cut to 128 bytes, then <c>'arg' </c> for each argument while the list is shorter than 128
+    /// bytes, each cut to what is left of the 128. Redis prints with <c>%s</c>, so a zero byte ends a name
+    /// or argument. The bytes are copied as sent, not decoded.
+    /// </summary>
+    public static void WriteUnknownCommand(RespWriter writer, CommandArguments args, ReadOnlySpan<byte> buffer)
+    {
+        Span<byte> message = stackalloc byte[UnknownCommandMaxLength];
+        var length = Append(message, 0, "ERR unknown command '"u8);
+        length = Append(message, length, CString(args.Span(0, buffer), UnknownCommandQuoteLimit));
+        length = Append(message, length, "', with args beginning with: "u8);
+        var listStart = length;
+        for (var i = 1; i < args.Count && length - listStart < UnknownCommandQuoteLimit; i++)
+        {
+            length = Append(message, length, "'"u8);
+            length = Append(message, length, CString(args.Span(i, buffer), UnknownCommandQuoteLimit - (length - 1 - listStart)));
+            length = Append(message, length, "' "u8);
+        }
+
+        writer.WriteError(message[..length]);
+    }
+
+    private static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> value, int precision)
+    {
+        var end = value.IndexOf((byte)0);
+        var text = end < 0 ? value : value[..end];
+        return text.Length > precision ? text[..precision] : text;
+    }
+
+    private static int Append(Span<byte> message, int length, ReadOnlySpan<byte> part)
+    {
+        part.CopyTo(message[length..]);
+        return length + part.Length;
+    }
 }

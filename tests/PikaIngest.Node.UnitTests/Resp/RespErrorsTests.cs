@@ -1,4 +1,5 @@
 using PikaIngest.Node.Resp;
+using static PikaIngest.Node.UnitTests.Resp.Resp;
 
 namespace PikaIngest.Node.UnitTests.Resp;
 
@@ -65,5 +66,59 @@ public sealed class RespErrorsTests
         Assert.Equal("ERR Protocol error: unbalanced quotes in request", RespErrors.ProtocolUnbalancedQuotes);
         // *1 then foo\r\n
         Assert.Equal("ERR Protocol error: expected '$', got 'f'", RespErrors.ExpectedDollar((byte)'f'));
+    }
+
+    [Theory]
+    // Each: the command sent as a multibulk, and the reply of redis-server 7.0.15 without '-' and CRLF.
+    [InlineData(new[] { "NOPE" }, "ERR unknown command 'NOPE', with args beginning with: ")]
+    [InlineData(new[] { "nope", "" }, "ERR unknown command 'nope', with args beginning with: '' ")]
+    [InlineData(new[] { "NOPE", "a", "b c", "d'e" }, "ERR unknown command 'NOPE', with args beginning with: 'a' 'b c' 'd'e' ")]
+    [InlineData(new[] { "NOPE", "a\r\nb", "c\nd" }, "ERR unknown command 'NOPE', with args beginning with: 'a  b' 'c d' ")]
+    [InlineData(new[] { "NO\r\nPE", "x" }, "ERR unknown command 'NO  PE', with args beginning with: 'x' ")]
+    [InlineData(new[] { "\r\nNOPE\r\n" }, "ERR unknown command '  NOPE  ', with args beginning with: ")]
+    [InlineData(new[] { "NOPE", "a\0b", "c" }, "ERR unknown command 'NOPE', with args beginning with: 'a' 'c' ")]
+    [InlineData(new[] { "NOPE", "\xe9\xff" }, "ERR unknown command 'NOPE', with args beginning with: '\xe9\xff' ")]
+    public void Unknown_command_quotes_its_arguments_as_redis_does(string[] command, string expected) =>
+        Assert.Equal("-" + expected + "\r\n", UnknownCommandReply(command));
+
+    [Fact]
+    public void Unknown_command_cuts_the_name_and_arguments_at_128_bytes_as_redis_does()
+    {
+        // NOPE with one 200-byte argument: the argument is cut to 128.
+        Assert.Equal(
+            "-ERR unknown command 'NOPE', with args beginning with: '" + new string('x', 128) + "' \r\n",
+            UnknownCommandReply("NOPE", new string('x', 200)));
+        // A 200-byte name: cut to 128.
+        Assert.Equal(
+            "-ERR unknown command '" + new string('N', 128) + "', with args beginning with: 'x' \r\n",
+            UnknownCommandReply(new string('N', 200), "x"));
+        // 100 a's then 100 b's: the list is 103 bytes after the first, so the second gets 25.
+        Assert.Equal(
+            "-ERR unknown command 'NOPE', with args beginning with: '" + new string('a', 100) + "' '" + new string('b', 25) + "' \r\n",
+            UnknownCommandReply("NOPE", new string('a', 100), new string('b', 100), "c"));
+        // Six 20-byte arguments and two more: five fit whole (115 bytes), the sixth gets 13, then it stops.
+        Assert.Equal(
+            "-ERR unknown command 'NOPE', with args beginning with: 'aaaaaaaaaaaaaaaaaaaa' 'bbbbbbbbbbbbbbbbbbbb' 'cccccccccccccccccccc' 'dddddddddddddddddddd' 'eeeeeeeeeeeeeeeeeeee' 'fffffffffffff' \r\n",
+            UnknownCommandReply("NOPE", new string('a', 20), new string('b', 20), new string('c', 20), new string('d', 20), new string('e', 20), new string('f', 20), "g", "h"));
+    }
+
+    [Fact]
+    public void Unknown_command_of_the_longest_name_and_list_fits()
+    {
+        // A 70000-byte name, then 124 a's: the list is 127 bytes, one short of the limit, so one byte of the
+        // next argument is taken (312 bytes from redis-server, as here).
+        Assert.Equal(
+            "-ERR unknown command '" + new string('N', 128) + "', with args beginning with: '" + new string('a', 124) + "' 'b' \r\n",
+            UnknownCommandReply(new string('N', 70000), new string('a', 124), new string('b', 50), "c"));
+    }
+
+    private static string UnknownCommandReply(params string[] command)
+    {
+        var buffer = Multibulk(command);
+        var args = new CommandArguments();
+        Assert.Equal(ParseStatus.Complete, new RespRequestParser(RespLimits.Redis).TryParse(buffer, args, true, out _, out _, out _));
+        using var writer = new RespWriter();
+        RespErrors.WriteUnknownCommand(writer, args, buffer);
+        return Text(writer.WrittenSpan);
     }
 }
