@@ -28,6 +28,7 @@ internal sealed class CommandArguments
     private byte[] _scratch = [];
     private bool _inScratch;
 
+    /// <summary>How many arguments the command has; meaningful after <see cref="ParseStatus.Complete"/>.</summary>
     public int Count { get; private set; }
 
     /// <summary>Multibulk arguments still to read of the command in progress; 0 when none is.</summary>

@@ -74,7 +74,7 @@ internal static class RespErrors
     /// Writes the unknown-command error for <paramref name="args"/> as Redis 7.0's processCommand does:
     /// the name cut to 128 bytes, then <c>'arg' </c> for each argument while the list is shorter than 128
     /// bytes, each cut to what is left of the 128. Redis prints with <c>%s</c>, so a zero byte ends a name
-    /// or argument. The bytes are copied as sent, not decoded.
+    /// or argument. The bytes are copied as sent, not decoded. <paramref name="args"/> holds at least the name.
     /// </summary>
     public static void WriteUnknownCommand(RespWriter writer, CommandArguments args, ReadOnlySpan<byte> buffer)
     {
