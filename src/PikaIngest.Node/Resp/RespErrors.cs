@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+
+namespace PikaIngest.Node.Resp;
+
+/// <summary>
+/// Error reply texts, given as <see cref="RespWriter.WriteError(string)"/> takes them: without the leading
+/// '-'. Each is redis-server 7.0.15's exact reply (RespErrorsTests cites how it was observed), so clients
+/// that match on the text behave as against Redis.
+/// </summary>
+internal static class RespErrors
+{
+    /// <summary>{0}: the command's lower-case full name, e.g. <c>get</c> or <c>config|get</c>.</summary>
+    public const string WrongNumberOfArgumentsFormat = "ERR wrong number of arguments for '{0}' command";
+
+    /// <summary>
+    /// {0}: the command name as sent, {1}: its first arguments, each as <c>'arg' </c>. Redis truncates
+    /// both; <see cref="WriteUnknownCommand"/> applies its rules byte for byte.
+    /// </summary>
+    public const string UnknownCommandFormat = "ERR unknown command '{0}', with args beginning with: {1}";
+
+    public const string Syntax = "ERR syntax error";
+    public const string NotAnInteger = "ERR value is not an integer or out of range";
+
+    /// <summary>{0}: the command's lower-case name, e.g. <c>set</c>.</summary>
+    public const string InvalidExpireTimeFormat = "ERR invalid expire time in '{0}' command";
+
+    public const string IncrementOverflow = "ERR increment or decrement would overflow";
+    public const string NoAuth = "NOAUTH Authentication required.";
+    public const string WrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
+    public const string AuthWithoutPassword = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+    public const string DbIndexOutOfRange = "ERR DB index is out of range";
+    public const string StringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    public const string ReadOnlyReplica = "READONLY You can't write against a read only replica.";
+    public const string InvalidCursor = "ERR invalid cursor";
+
+    // Protocol errors: Redis sends one, then closes the connection.
+    public const string ProtocolInvalidMultibulkLength = "ERR Protocol error: invalid multibulk length";
+    public const string ProtocolInvalidBulkLength = "ERR Protocol error: invalid bulk length";
+    public const string ProtocolTooBigMultibulkCount = "ERR Protocol error: too big mbulk count string";
+    public const string ProtocolTooBigBulkCount = "ERR Protocol error: too big bulk count string";
+    public const string ProtocolUnauthenticatedMultibulkLength = "ERR Protocol error: unauthenticated multibulk length";
+    public const string ProtocolUnauthenticatedBulkLength = "ERR Protocol error: unauthenticated bulk length";
+    public const string ProtocolTooBigInline = "ERR Protocol error: too big inline request";
+    public const string ProtocolUnbalancedQuotes = "ERR Protocol error: unbalanced quotes in request";
+
+    /// <summary>{0}: the byte found where a bulk header's '$' belongs.</summary>
+    public const string ProtocolExpectedDollarFormat = "ERR Protocol error: expected '$', got '{0}'";
+
+    // Redis's processCommand prints the name with %.128s and appends arguments while the list is under 128 bytes.
+    private const int UnknownCommandQuoteLimit = 128;
+
+    // 'ERR unknown command ' + 128 + the suffix + the argument list, which stops at most 3 bytes past 128.
+    private const int UnknownCommandMaxLength = 512;
+
+    private static readonly CompositeFormat WrongNumberOfArgumentsComposite = CompositeFormat.Parse(WrongNumberOfArgumentsFormat);
+    private static readonly CompositeFormat InvalidExpireTimeComposite = CompositeFormat.Parse(InvalidExpireTimeFormat);
+    private static readonly CompositeFormat ExpectedDollarComposite = CompositeFormat.Parse(ProtocolExpectedDollarFormat);
+
+    public static string WrongNumberOfArguments(string command) =>
+        string.Format(CultureInfo.InvariantCulture, WrongNumberOfArgumentsComposite, command);
+
+    public static string InvalidExpireTime(string command) =>
+        string.Format(CultureInfo.InvariantCulture, InvalidExpireTimeComposite, command);
+
+    /// <summary>
+    /// The byte as Redis's <c>%c</c> prints it, CR and LF becoming spaces as in its reply. A byte above 0x7F
+    /// is carried as the char of the same value, so it is sent UTF-8 encoded where Redis sends it raw.
+    /// </summary>
+    public static string ExpectedDollar(byte got) =>
+        string.Format(CultureInfo.InvariantCulture, ExpectedDollarComposite, got is (byte)'\r' or (byte)'\n' ? ' ' : (char)got);
+
+    /// <summary>
+    /// Writes the unknown-command error for <paramref name="args"/> as Redis 7.0's processCommand does:
+    /// the name cut to 128 bytes, then <c>'arg' </c> for each argument while the list is shorter than 128
+    /// bytes, each cut to what is left of the 128. Redis prints with <c>%s</c>, so a zero byte ends a name
+    /// or argument. The bytes are copied as sent, not decoded. <paramref name="args"/> holds at least the name.
+    /// </summary>
+    public static void WriteUnknownCommand(RespWriter writer, CommandArguments args, ReadOnlySpan<byte> buffer)
+    {
+        Span<byte> message = stackalloc byte[UnknownCommandMaxLength];
+        var length = Append(message, 0, "ERR unknown command '"u8);
+        length = Append(message, length, CString(args.Span(0, buffer), UnknownCommandQuoteLimit));
+        length = Append(message, length, "', with args beginning with: "u8);
+        var listStart = length;
+        for (var i = 1; i < args.Count && length - listStart < UnknownCommandQuoteLimit; i++)
+        {
+            length = Append(message, length, "'"u8);
+            length = Append(message, length, CString(args.Span(i, buffer), UnknownCommandQuoteLimit - (length - 1 - listStart)));
+            length = Append(message, length, "' "u8);
+        }
+
+        writer.WriteError(message[..length]);
+    }
+
+    private static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> value, int precision)
+    {
+        var end = value.IndexOf((byte)0);
+        var text = end < 0 ? value : value[..end];
+        return text.Length > precision ? text[..precision] : text;
+    }
+
+    private static int Append(Span<byte> message, int length, ReadOnlySpan<byte> part)
+    {
+        part.CopyTo(message[length..]);
+        return length + part.Length;
+    }
+}
