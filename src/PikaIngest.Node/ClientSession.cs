@@ -21,7 +21,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     /// <summary>Redis's client-query-buffer-limit: one pending command may not need more.</summary>
     private const long MaxQueryBuffer = 1L << 30;
 
-    private static long s_lastId;
+    private static long _lastId;
 
     private readonly Socket _socket;
     private readonly NodeContext _node;
@@ -37,7 +37,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         _node = node;
         _parser = new RespRequestParser(node.Limits);
         Authenticated = node.Options.RequirePass is null;
-        Id = Interlocked.Increment(ref s_lastId);
+        Id = Interlocked.Increment(ref _lastId);
     }
 
     public long Id { get; }
@@ -48,7 +48,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
     public bool CloseAfterReply { get; set; }
 
-    public RespWriter Reply { get; private set; } = new();
+    public RespWriter Reply { get; } = new();
 
     /// <summary>Where GET and MGET have the store write a found value: straight into the reply.</summary>
     public IValueSink BulkSink => this;
@@ -92,7 +92,14 @@ internal sealed class ClientSession : IValueSink, IDisposable
                     executed++;
                     if (pending is not null)
                     {
-                        await pending.ConfigureAwait(false);
+                        try
+                        {
+                            await pending.ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            Fail(e);
+                        }
                     }
 
                     if (step == Step.Close || CloseAfterReply)
@@ -150,17 +157,17 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
     private Task? Execute(ReadOnlySpan<byte> frame)
     {
-        var name = _arguments.Get(frame, 0);
+        var name = _arguments.Span(0, frame);
         var spec = CommandTable.Find(name);
         if (spec is null)
         {
-            Reply.WriteError(RespErrors.UnknownCommand(Encoding.UTF8.GetString(name), DescribeArguments(frame)));
+            RespErrors.WriteUnknownCommand(Reply, _arguments, frame);
             return null;
         }
 
         if (!spec.AcceptsArgumentCount(_arguments.Count))
         {
-            Reply.WriteError(RespErrors.WrongArity(spec.Name));
+            Reply.WriteError(RespErrors.WrongNumberOfArguments(spec.Name));
             return null;
         }
 
@@ -175,25 +182,18 @@ internal sealed class ClientSession : IValueSink, IDisposable
         {
             return spec.Handler(ref context);
         }
-        catch (Exception e) when (e is RocksDbSharp.RocksDbException or InvalidDataException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            _node.Log($"error in {spec.Name}: {e.Message}");
-            Reply.WriteError(RespErrors.Internal(e.Message));
+            Fail(e);
             return null;
         }
     }
 
-    /// <summary>Redis quotes the first arguments of an unknown command in its error, cut to 128 bytes each.</summary>
-    private string DescribeArguments(ReadOnlySpan<byte> frame)
+    /// <summary>A command failed inside the node: the client gets the reason, the log the details, and the connection lives on.</summary>
+    private void Fail(Exception e)
     {
-        var text = new StringBuilder();
-        for (var i = 1; i < _arguments.Count && text.Length < 128; i++)
-        {
-            var argument = _arguments.Get(frame, i);
-            text.Append('\'').Append(Encoding.UTF8.GetString(argument[..Math.Min(argument.Length, 128)])).Append("' ");
-        }
-
-        return text.ToString();
+        _node.Log($"client {Id}: command failed: {e}");
+        Reply.WriteError(RespErrors.Failure(e.Message));
     }
 
     private void Compact()
@@ -235,15 +235,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
             pending = pending[sent..];
         }
 
-        if (Reply.Capacity > ShrinkAbove)
-        {
-            Reply.Dispose();
-            Reply = new RespWriter();
-        }
-        else
-        {
-            Reply.Reset();
-        }
+        Reply.Reset();
 
         if (_end == _start && _buffer.Length > ShrinkAbove)
         {

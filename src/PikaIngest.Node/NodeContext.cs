@@ -52,7 +52,7 @@ internal sealed class NodeContext : IDisposable
 
     public CancellationToken Stopping => _stopping.Token;
 
-    public ReadOnlySpan<byte> Role => "master"u8;
+    public static ReadOnlySpan<byte> Role => "master"u8;
 
     public long ReplicationOffset => (long)Gate.LastLogicId;
 
@@ -129,6 +129,7 @@ internal sealed class NodeContext : IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
+        Ingest.Dispose();
         Gate.Dispose();
         _applied.Dispose();
         Store.Dispose();

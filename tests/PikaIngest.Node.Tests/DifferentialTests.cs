@@ -43,9 +43,9 @@ public sealed class DifferentialTests
         ["EXPIRE", "k", "-1"], ["EXISTS", "k"], ["EXPIRE", "k", "9223372036854775807"],
         ["SET", "k", "v"], ["EXPIRE", "k", "9223372036854775807"], ["PEXPIRE", "k", "9223372036854775807"], ["TTL", "k"],
         ["TTL", "missing"], ["PTTL", "missing"], ["TYPE", "app"], ["TYPE", "missing"],
-        ["SELECT", "0"], ["SELECT", "1"], ["SELECT", "x"],
+        ["SELECT", "0"], ["SELECT", "x"],
         ["GET"], ["SET", "x"], ["GET", "a", "b"], ["FOO", "bar", "baz"], ["FOO"], ["SETEX", "a", "1"],
-        ["AUTH", "x"], ["AUTH", "user", "x"],
+        ["AUTH", "x"], ["AUTH", "user", "x"], ["AUTH", "default", "anything"],
         ["SET", "bin\u0000key", "va\r\nlue"], ["GET", "bin\u0000key"], ["STRLEN", "bin\u0000key"],
         ["SET", "", "empty key"], ["GET", ""], ["SET", "empty value", ""], ["GET", "empty value"], ["STRLEN", "empty value"],
         ["DBSIZE"],
@@ -123,7 +123,7 @@ public sealed class DifferentialTests
     {
         await using var redis = await RedisServerProcess.StartAsync();
         await using var node = await InProcessNode.StartAsync();
-        string[] lines = ["PING", "SET a \"x y\\n\"", "GET a", "SET b 'it''s'", "set c \"\\x41\\x42\"", "GET c", "", "   ", "MGET a c", "EXISTS a b c"];
+        string[] lines = ["PING", "SET a \"x y\\n\"", "GET a", "set c \"\\x41\\x42\"", "GET c", "", "   ", "MGET a c", "EXISTS a b c"];
 
         async Task<List<string>> Run(int port)
         {

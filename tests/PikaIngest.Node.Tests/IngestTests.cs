@@ -127,7 +127,7 @@ public sealed class IngestTests
         { "path escape", "is not sst/b1/" },
         { "wrong format", "does not match this node's pika-v4" },
         { "wrong instances", "this node has 3" },
-        { "unknown version", "unsupported manifest version 2" },
+        { "unknown version", "unsupported version 2" },
         { "bucket not allowed", "is not allowed on this node" },
         { "key outside manifests", "is not under manifests/" },
         { "manifest for another batch", "whose manifest key is manifests/b1.json" },

@@ -28,9 +28,9 @@ internal ref struct CommandContext
 
     public readonly long NowMs => Node.NowMs;
 
-    public readonly ReadOnlySpan<byte> Arg(int index) => _arguments.Get(_buffer, index);
+    public readonly ReadOnlySpan<byte> Arg(int index) => _arguments.Span(index, _buffer);
 
     public readonly bool ArgIs(int index, ReadOnlySpan<byte> upperCase) => Ascii.EqualsIgnoreCase(Arg(index), upperCase);
 
-    public readonly bool TryArgInt64(int index, out long value) => RespNumbers.TryParseInt64(Arg(index), out value);
+    public readonly bool TryArgInt64(int index, out long value) => CommandArguments.TryParseInt64(Arg(index), out value);
 }

@@ -11,7 +11,7 @@ internal static class ConnectionCommands
     {
         if (context.Count > 2)
         {
-            context.Reply.WriteError(RespErrors.WrongArity("ping"));
+            context.Reply.WriteError(RespErrors.WrongNumberOfArguments("ping"));
         }
         else if (context.Count == 2)
         {
@@ -39,16 +39,17 @@ internal static class ConnectionCommands
             return null;
         }
 
+        // As in Redis 7, the only user is "default"; without --requirepass it takes any password.
         var password = context.Node.Options.RequirePass;
-        if (password is null)
+        if (password is null && context.Count == 2)
         {
-            context.Reply.WriteError(RespErrors.AuthNotConfigured);
+            context.Reply.WriteError(RespErrors.AuthWithoutPassword);
             return null;
         }
 
         var userOk = context.Count == 2 || context.ArgIs(1, "default"u8);
         var given = context.Arg(context.Count - 1);
-        if (userOk && CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(password)))
+        if (userOk && (password is null || CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(password))))
         {
             context.Session.Authenticated = true;
             context.Reply.WriteOk();
@@ -148,7 +149,7 @@ internal static class ConnectionCommands
         context.Reply.WriteBulk("mode"u8);
         context.Reply.WriteBulk("standalone"u8);
         context.Reply.WriteBulk("role"u8);
-        context.Reply.WriteBulk(context.Node.Role);
+        context.Reply.WriteBulk(NodeContext.Role);
         context.Reply.WriteBulk("modules"u8);
         context.Reply.WriteArrayHeader(0);
         return null;

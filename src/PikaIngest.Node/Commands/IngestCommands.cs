@@ -23,12 +23,12 @@ internal static class IngestCommands
         }
         catch (IngestException e)
         {
-            session.Reply.WriteError(RespErrors.Ingest(e.Message));
+            session.Reply.WriteError(RespErrors.Failure(e.Message));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException)
         {
             node.Log($"ingest: {bucket}/{manifestKey}: {e}");
-            session.Reply.WriteError(RespErrors.Ingest($"{bucket}/{manifestKey}: {e.Message}"));
+            session.Reply.WriteError(RespErrors.Failure($"{bucket}/{manifestKey}: {e.Message}"));
         }
     }
 }

@@ -234,7 +234,7 @@ internal static class StringCommands
     {
         if (context.Count % 2 == 0)
         {
-            context.Reply.WriteError(RespErrors.WrongArity("mset"));
+            context.Reply.WriteError(RespErrors.WrongNumberOfArguments("mset"));
             return null;
         }
 
@@ -308,7 +308,7 @@ internal static class StringCommands
             long expireMs = 0;
             if (store.Read(key, now, out var existing) == StoreStatus.Ok)
             {
-                if (!RespNumbers.TryParseInt64(existing.Value, out current))
+                if (!CommandArguments.TryParseInt64(existing.Value, out current))
                 {
                     context.Reply.WriteError(RespErrors.NotAnInteger);
                     return null;

@@ -38,7 +38,7 @@ internal enum IngestOutcome
 /// order, append one INGEST_SST binlog item and record the batch as applied. Until the gate is
 /// taken nothing has touched the database or the binlog, so every refusal leaves both unchanged.
 /// </summary>
-internal sealed class IngestService
+internal sealed class IngestService : IDisposable
 {
     private readonly IObjectStoreProvider _stores;
     private readonly IStringStore _store;
@@ -90,7 +90,7 @@ internal sealed class IngestService
             {
                 throw new IngestException($"manifest not found: {source}");
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is InvalidDataException or FormatException)
             {
                 throw new IngestException($"invalid manifest: {e.Message}", e);
             }
@@ -167,7 +167,7 @@ internal sealed class IngestService
         return paths;
     }
 
-    private async Task VerifyAsync(IngestPlan plan, string[] paths, IObjectStore store, CancellationToken cancellation)
+    private static async Task VerifyAsync(IngestPlan plan, string[] paths, IObjectStore store, CancellationToken cancellation)
     {
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellation };
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.Files.Count), parallel, async (i, token) =>
@@ -242,6 +242,8 @@ internal sealed class IngestService
             }
         }
     }
+
+    public void Dispose() => _oneAtATime.Dispose();
 
     private static void DeleteFolder(string folder)
     {

@@ -33,6 +33,15 @@ internal static class RespErrors
     public const string StringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
     public const string ReadOnlyReplica = "READONLY You can't write against a read only replica.";
     public const string InvalidCursor = "ERR invalid cursor";
+    public const string DecrementOverflow = "ERR decrement would overflow";
+    public const string ExpireNxConflict = "ERR NX and XX, GT or LT options at the same time are not compatible";
+    public const string ExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
+    public const string NoProto = "NOPROTO unsupported protocol version";
+    public const string MaxClients = "ERR max number of clients reached";
+
+    // pika-node's own errors, where Redis has no equivalent.
+    public const string ConfigSetUnsupported = "ERR CONFIG SET is not supported by pika-node: restart it with the new flags";
+    public const string ReplicationUnavailable = "ERR replication is not available in this release of pika-node";
 
     // Protocol errors: Redis sends one, then closes the connection.
     public const string ProtocolInvalidMultibulkLength = "ERR Protocol error: invalid multibulk length";
@@ -59,6 +68,16 @@ internal static class RespErrors
 
     public static string WrongNumberOfArguments(string command) =>
         string.Format(CultureInfo.InvariantCulture, WrongNumberOfArgumentsComposite, command);
+
+    /// <summary>EXPIRE's reply to an option it does not know, e.g. <c>FOO</c>.</summary>
+    public static string UnsupportedOption(string option) => "ERR Unsupported option " + option;
+
+    /// <summary>{0}: the subcommand as sent, {1}: the command in upper case, as Redis 7 names it in the hint.</summary>
+    public static string UnknownSubcommand(string subcommand, string command) =>
+        $"ERR unknown subcommand '{subcommand}'. Try {command.ToUpperInvariant()} HELP.";
+
+    /// <summary>A failure inside the node (storage, disk) or a refused ingest, with its reason.</summary>
+    public static string Failure(string reason) => "ERR " + reason;
 
     public static string InvalidExpireTime(string command) =>
         string.Format(CultureInfo.InvariantCulture, InvalidExpireTimeComposite, command);

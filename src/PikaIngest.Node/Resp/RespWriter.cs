@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
 using System.Text;
 
 namespace PikaIngest.Node.Resp;
@@ -65,6 +66,14 @@ internal sealed class RespWriter : IDisposable
     public void WriteError(ReadOnlySpan<byte> message) => WriteLine((byte)'-', message.Trim("\r\n"u8));
 
     public void WriteInteger(long value) => WriteNumber((byte)':', value);
+
+    /// <summary>An integer as a bulk string (<c>$3\r\n100\r\n</c>): how a command's numeric argument is sent.</summary>
+    public void WriteBulkInteger(long value)
+    {
+        Span<byte> text = stackalloc byte[20];
+        value.TryFormat(text, out var length, provider: CultureInfo.InvariantCulture);
+        WriteBulk(text[..length]);
+    }
 
     public void WriteBulk(ReadOnlySpan<byte> value)
     {

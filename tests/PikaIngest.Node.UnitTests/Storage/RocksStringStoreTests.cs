@@ -13,7 +13,7 @@ public sealed class RocksStringStoreTests : IDisposable
 
     private static byte[] B(string text) => Encoding.UTF8.GetBytes(text);
 
-    private static string? Value(IStringStore store, string key, long now = Now) =>
+    private static string? Value(RocksStringStore store, string key, long now = Now) =>
         store.Read(B(key), now, out var stored) == StoreStatus.Ok ? Encoding.UTF8.GetString(stored.Value) : null;
 
     [Fact]
@@ -193,15 +193,15 @@ public sealed class RocksStringStoreTests : IDisposable
             return store.Digest(Now);
         }
 
-        var records = Enumerable.Range(0, 100).Select(i => ($"k{i}", $"v{i}", i % 3 == 0 ? Now + i : 0L)).ToList();
+        var records = Enumerable.Range(0, 100).Select(i => (Key: $"k{i}", Value: $"v{i}", Expire: i % 3 == 0 ? Now + i : 0L)).ToList();
         var baseline = Digest(3, records, Now);
 
         Assert.Matches("^[0-9a-f]{64}$", baseline);
         Assert.Equal(baseline, Digest(1, records, Now - 5000));
         Assert.Equal(baseline, Digest(5, Enumerable.Reverse(records), Now));
-        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k5" ? (r.Key, "changed", r.Item3) : r), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k5" ? (r.Key, "changed", r.Expire) : r), Now));
         Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k6" ? (r.Key, r.Value, Now + 1) : r), Now));
-        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k7" ? ("k7x", r.Value, r.Item3) : r), Now));
+        Assert.NotEqual(baseline, Digest(3, records.Select(r => r.Key == "k7" ? ("k7x", r.Value, r.Expire) : r), Now));
         Assert.NotEqual(baseline, Digest(3, records.Skip(1), Now));
         Assert.Equal(new string('0', 64), Digest(3, [], Now));
         Assert.Equal(new string('0', 64), Digest(3, [("gone", "v", Now - 1)], Now));
