@@ -47,7 +47,6 @@ internal static class NodeHost
 
             await using (server.ConfigureAwait(false))
             {
-                var sweeper = new ExpirySweeper(node).RunAsync();
                 Log($"pika-node ready: listening on {server.EndPoint}, data {Path.GetFullPath(options.DataFolder)}, {options.Instances} instances, binlog at {node.Gate.Position}");
                 try
                 {
@@ -56,8 +55,6 @@ internal static class NodeHost
                 catch (OperationCanceledException)
                 {
                 }
-
-                await sweeper.ConfigureAwait(false);
             }
 
             Log("pika-node stopped");

@@ -6,13 +6,14 @@ using PikaIngest.Node.Resp;
 
 namespace PikaIngest.Node;
 
-/// <summary>Accepts clients and runs a session for each until the node stops.</summary>
+/// <summary>Accepts clients and runs a session for each, and the expiry sweep, until the node stops.</summary>
 internal sealed class NodeServer : IAsyncDisposable
 {
     private readonly NodeContext _node;
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<ClientSession, Task> _sessions = new();
     private Task _accepting = Task.CompletedTask;
+    private Task _sweeping = Task.CompletedTask;
 
     private NodeServer(NodeContext node, Socket listener)
     {
@@ -41,6 +42,7 @@ internal sealed class NodeServer : IAsyncDisposable
         var server = new NodeServer(node, listener);
         node.Port = server.EndPoint.Port;
         server._accepting = server.AcceptAsync();
+        server._sweeping = new ExpirySweeper(node).RunAsync();
         return server;
     }
 
@@ -112,5 +114,6 @@ internal sealed class NodeServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_sessions.Values).ConfigureAwait(false);
+        await _sweeping.ConfigureAwait(false);
     }
 }
