@@ -29,7 +29,6 @@ internal sealed class NodeServer : IAsyncDisposable
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Bind(new IPEndPoint(address, node.Options.Port));
             listener.Listen(511);
         }

@@ -38,7 +38,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public static string DllPath => Path.Combine(AppContext.BaseDirectory, "pika-node.dll");
 
-    /// <summary>Starts the node with <c>--port 0</c> and waits for the line saying where it listens.</summary>
+    /// <summary>Starts the node (on <c>--port 0</c> unless told otherwise) and waits for the line saying where it listens.</summary>
     public static async Task<NodeProcess> StartAsync(string dataFolder, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -47,7 +47,8 @@ public sealed partial class NodeProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[DllPath, "--port", "0", "--data", dataFolder, .. args])
+        string[] anyPort = args.Contains("--port") ? [] : ["--port", "0"];
+        foreach (var arg in (string[])[DllPath, .. anyPort, "--data", dataFolder, .. args])
         {
             start.ArgumentList.Add(arg);
         }
@@ -59,7 +60,15 @@ public sealed partial class NodeProcess : IAsyncDisposable
         {
             if (line is null)
             {
-                ready.TrySetException(new InvalidOperationException("pika-node exited before it was ready:\n" + string.Join('\n', lines)));
+                // Wait for the exit, which also drains stderr, so the message holds the node's error.
+                _ = Task.Run(() =>
+                {
+                    process.WaitForExit();
+                    lock (lines)
+                    {
+                        ready.TrySetException(new InvalidOperationException($"pika-node exited ({process.ExitCode}) before it was ready:\n" + string.Join('\n', lines)));
+                    }
+                });
                 return;
             }
 

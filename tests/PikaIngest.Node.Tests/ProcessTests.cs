@@ -1,0 +1,133 @@
+using System.Text;
+using PikaIngest.Node.Tests.Support;
+using PikaIngest.Node.UnitTests.Support;
+
+namespace PikaIngest.Node.Tests;
+
+/// <summary>The real pika-node binary driven by Debian's redis-cli: start, pipe, ingest, shut down, crash, restart.</summary>
+public sealed class ProcessTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "pika-node-process-" + Guid.NewGuid().ToString("N"));
+
+    private string Data => Path.Combine(_root, "data");
+
+    private string Store => Path.Combine(_root, "store");
+
+    private static async Task<string> Cli(NodeProcess node, params string[] args)
+    {
+        var (exit, stdout, stderr) = await RedisCli.RunAsync(node.Port, args);
+        Assert.True(exit == 0, $"redis-cli {string.Join(' ', args)}: exit {exit}\n{stderr}\n{node.Log}");
+        return stdout.TrimEnd('\n');
+    }
+
+    [Fact]
+    public async Task Redis_cli_pipes_writes_and_they_survive_shutdown_and_restart()
+    {
+        var commands = new StringBuilder();
+        for (var i = 0; i < 20_000; i++)
+        {
+            commands.Append(Encoding.ASCII.GetString(RawClient.Encode("SET", $"key:{i}", $"value:{i}")));
+        }
+
+        string position;
+        string digest;
+        await using (var node = await NodeProcess.StartAsync(Data))
+        {
+            var (exit, stdout, stderr) = await RedisCli.RunAsync(node.Port, ["--pipe"], Encoding.ASCII.GetBytes(commands.ToString()));
+            Assert.True(exit == 0, stdout + stderr);
+            Assert.Contains("errors: 0, replies: 20000", stdout, StringComparison.Ordinal);
+            Assert.Equal("20000", await Cli(node, "DBSIZE"));
+            Assert.Equal("value:123", await Cli(node, "GET", "key:123"));
+            digest = await Cli(node, "DEBUG", "DIGEST");
+            position = Line(await Cli(node, "INFO", "server"), "binlog_position");
+
+            await RedisCli.RunAsync(node.Port, ["SHUTDOWN"]);
+            await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, node.ExitCode);
+            Assert.Contains("pika-node stopped", node.Log, StringComparison.Ordinal);
+        }
+
+        await using (var node = await NodeProcess.StartAsync(Data))
+        {
+            Assert.Equal(digest, await Cli(node, "DEBUG", "DIGEST"));
+            Assert.Equal(position, Line(await Cli(node, "INFO", "server"), "binlog_position"));
+            Assert.Equal("OK", await Cli(node, "SET", "after", "restart"));
+            Assert.NotEqual(position, Line(await Cli(node, "INFO", "server"), "binlog_position"));
+            Assert.Equal(0, await node.StopAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_torn_binlog_tail_after_a_crash_is_cut_and_the_node_starts()
+    {
+        await using (var node = await NodeProcess.StartAsync(Data))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await Cli(node, "SET", $"k{i}", "v");
+            }
+
+            await node.KillAsync();
+        }
+
+        var binlog = Path.Combine(Data, "log_db0", "write2file0");
+        var intact = new FileInfo(binlog).Length;
+        // Half of an item: a fragment header promising 100 bytes, and only 20 of them.
+        await File.AppendAllBytesAsync(binlog, [100, 0, 0, 1, 2, 3, 4, 1, .. new byte[20]]);
+
+        await using (var node = await NodeProcess.StartAsync(Data))
+        {
+            Assert.Contains("torn tail", node.Log, StringComparison.Ordinal);
+            Assert.Equal(intact, new FileInfo(binlog).Length);
+            Assert.Equal("10", await Cli(node, "DBSIZE"));
+            Assert.Equal("OK", await Cli(node, "SET", "after", "crash"));
+            Assert.Equal(0, await node.StopAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_through_redis_cli_and_sigterm_stops_cleanly()
+    {
+        IReadOnlyList<IReadOnlyList<TestRecord>> shards =
+        [
+            [.. Enumerable.Range(0, 1000).Select(i => new TestRecord($"user:{i}", $"first {i}"))],
+            [.. Enumerable.Range(500, 1000).Select(i => new TestRecord($"user:{i}", $"second {i}"))],
+        ];
+        var manifest = await TestBatch.BuildAsync(Store, "local", "proc-b1", shards, 3);
+        await using var node = await NodeProcess.StartAsync(Data, "--object-store", "file://" + Store);
+
+        Assert.Equal("OK", await Cli(node, "INGEST_S3", "local", manifest));
+        Assert.Equal("1500", await Cli(node, "DBSIZE"));
+        Assert.Equal("first 10", await Cli(node, "GET", "user:10"));
+        Assert.Equal("second 700", await Cli(node, "GET", "user:700"));
+        Assert.Equal("OK", await Cli(node, "INGEST_S3", "local", manifest));
+        Assert.Contains("ingest_batches_repeated:1", await Cli(node, "INFO", "ingest"), StringComparison.Ordinal);
+        Assert.StartsWith("ERR bucket 'elsewhere' is not allowed", await Cli(node, "INGEST_S3", "elsewhere", manifest), StringComparison.Ordinal);
+
+        Assert.Equal(0, await node.StopAsync());
+        Assert.Contains("shutting down: SIGTERM", node.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_flags_and_a_busy_port_fail_with_a_clear_message()
+    {
+        await using var first = await NodeProcess.StartAsync(Data);
+        var busy = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(Path.Combine(_root, "other"), "--port", first.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Contains("cannot listen", busy.Message, StringComparison.Ordinal);
+        await first.StopAsync();
+
+        var instances = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(Data, "--instances", "2"));
+        Assert.Contains("holds 3 instances but --instances is 2", instances.Message, StringComparison.Ordinal);
+    }
+
+    private static string Line(string info, string name) =>
+        info.Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..];
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+}
