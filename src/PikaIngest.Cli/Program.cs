@@ -9,5 +9,6 @@ var root = new RootCommand("pika-ingest: bulk-load data into Pika through SST fi
     UploadCommand.Create(),
     InvokeCommand.Create(),
     WatchCommand.Create(),
+    RespCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

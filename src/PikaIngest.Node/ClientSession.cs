@@ -30,6 +30,8 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
     private int _start;
     private int _end;
+    private bool _wrote;
+    private bool _inBatch;
 
     public ClientSession(Socket socket, NodeContext node)
     {
@@ -92,6 +94,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
                     executed++;
                     if (pending is not null)
                     {
+                        EndBatch();
                         try
                         {
                             await pending.ConfigureAwait(false);
@@ -121,6 +124,17 @@ internal sealed class ClientSession : IValueSink, IDisposable
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             // The client went away or the node is stopping: nothing to answer.
+        }
+        catch (Exception e)
+        {
+            // Storage failed under a batch of writes whose +OKs are not sent: dropping the connection
+            // is the honest answer, and the node stays up for everyone else.
+            _node.Log($"client {Id}: closing after a failure: {e}");
+        }
+        finally
+        {
+            // Only reached without an await since the batch began (an exception out of the synchronous part).
+            EndBatch();
         }
     }
 
@@ -177,6 +191,18 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
 
+        _wrote |= (spec.Flags & CommandFlags.Write) != 0;
+        var batchable = (spec.Flags & CommandFlags.Batchable) != 0;
+        if (_inBatch && !batchable)
+        {
+            EndBatch();
+        }
+        else if (batchable && !_inBatch)
+        {
+            _node.Gate.EnterBatch();
+            _inBatch = true;
+        }
+
         var context = new CommandContext(frame, _arguments, this, _node);
         try
         {
@@ -226,8 +252,25 @@ internal sealed class ClientSession : IValueSink, IDisposable
         return true;
     }
 
+    /// <summary>Applies and publishes the batched writes and releases the gate; before any await, reply or non-batchable command.</summary>
+    private void EndBatch()
+    {
+        if (_inBatch)
+        {
+            _inBatch = false;
+            _node.Gate.ExitBatch();
+        }
+    }
+
     private async Task FlushAsync(CancellationToken stopping)
     {
+        EndBatch();
+        if (_wrote)
+        {
+            _wrote = false;
+            _node.Gate.Publish();
+        }
+
         var pending = Reply.WrittenMemory;
         while (pending.Length > 0)
         {

@@ -52,6 +52,8 @@ internal sealed class ExpirySweeper
                     removed++;
                 }
             }
+
+            _node.Store.PublishWrites();
         }
 
         _node.Stats.Expired(removed);

@@ -68,7 +68,7 @@ internal sealed class NodeContext : IDisposable
         try
         {
             binlog = BinlogWriter.Open(options.BinlogFolder, new BinlogOptions { FileSizeLimit = options.BinlogFileSize, Sync = options.BinlogSync }, log);
-            var gate = new WriteGate(binlog);
+            var gate = new WriteGate(binlog, store);
             applied = AppliedBatches.Open(Path.Combine(options.IngestFolder, "applied.jsonl"), log);
             var settings = new IngestSettings(options.AllowedBuckets, Path.Combine(options.IngestFolder, "staging"), new ManifestLimits());
             var ingest = new IngestService(stores ?? new LazyStoreProvider(options.ObjectStore), store, gate, applied, settings, log);

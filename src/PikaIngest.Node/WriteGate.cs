@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Resp;
+using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node;
 
@@ -13,11 +14,13 @@ internal sealed class WriteGate : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly BinlogWriter _binlog;
+    private readonly IStringStore _store;
     private readonly RespWriter _command = new();
 
-    public WriteGate(BinlogWriter binlog)
+    public WriteGate(BinlogWriter binlog, IStringStore store)
     {
         _binlog = binlog;
+        _store = store;
     }
 
     public BinlogPosition Position
@@ -44,6 +47,39 @@ internal sealed class WriteGate : IDisposable
 
     public Lock.Scope Enter() => _lock.EnterScope();
 
+    /// <summary>
+    /// Holds the gate across a run of pipelined blind writes (SET, SETEX, MSET…) and batches their RocksDB writes;
+    /// <see cref="ExitBatch"/> applies them, publishes, and releases. Must be exited on the entering thread,
+    /// with no await in between.
+    /// </summary>
+    public void EnterBatch()
+    {
+        _lock.Enter();
+        _store.StartBatching();
+    }
+
+    public void ExitBatch()
+    {
+        try
+        {
+            _store.StopBatching();
+            _binlog.Publish();
+            _store.PublishWrites();
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    /// <summary>Reads a key under the gate, seeing every write made under it (batched ones included).</summary>
+    public StoreStatus Read(ReadOnlySpan<byte> key, long nowMs, out StoredString value)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
+        _store.FlushBatch();
+        return _store.Read(key, nowMs, out value);
+    }
+
     /// <summary>Starts the RESP of the command to log (its effect, e.g. SET with an absolute PXAT); the gate must be held.</summary>
     public RespWriter BeginCommand(int arguments)
     {
@@ -58,6 +94,20 @@ internal sealed class WriteGate : IDisposable
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
         return _binlog.Append(BinlogItemType.Command, _command.WrittenMemory.Span);
+    }
+
+    /// <summary>
+    /// Hands what the writes so far buffered — their binlog items and RocksDB WAL records — to the OS, in one
+    /// write each. A session calls this once per batch of pipelined commands, before sending their replies, so
+    /// nothing is acknowledged that a crash of the process could lose.
+    /// </summary>
+    public void Publish()
+    {
+        using (_lock.EnterScope())
+        {
+            _binlog.Publish();
+            _store.PublishWrites();
+        }
     }
 
     public BinlogPosition AppendIngest(IngestSstRecord record)

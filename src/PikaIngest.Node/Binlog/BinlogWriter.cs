@@ -7,13 +7,19 @@ namespace PikaIngest.Node.Binlog;
 /// </summary>
 /// <remarks>
 /// One thread appends (the caller holds the node's write lock); the <see cref="BinlogSyncPolicy.EverySecond"/>
-/// timer and threads reading <see cref="Position"/> run alongside it. Each append is one positioned write, so
-/// no byte of it waits in a .NET buffer once <see cref="Append"/> returns and readers see it at once.
+/// timer and threads reading <see cref="Position"/> run alongside it. Appends collect in a buffer that
+/// <see cref="Publish"/> hands to the OS in one write: the node publishes once per batch of pipelined commands,
+/// before their replies are sent, instead of paying a system call per command. Readers and the fsync see only
+/// published items.
 /// </remarks>
 internal sealed class BinlogWriter : IDisposable
 {
     /// <summary>Keeps an item and its framing within one array; Pika items are commands, far smaller.</summary>
     public const int MaxContentLength = 1 << 30;
+
+    // A long pipeline of writes is published in pieces of about this size rather than held in memory.
+    private const int PublishThreshold = 1 << 20;
+    private const int RetainedPendingLength = 4 << 20;
 
     private readonly string _directory;
     private readonly BinlogOptions _options;
@@ -35,7 +41,12 @@ internal sealed class BinlogWriter : IDisposable
     private bool _dirty;
     private bool _closed;
     private bool _disposed;
-    private byte[] _frame = new byte[4096];
+    private byte[] _pending = new byte[64 << 10];
+    private int _pendingLength;
+
+    // What has reached the OS: the sync timer records this, never items still in the buffer.
+    private long _writtenOffset;
+    private ulong _writtenLogicId;
 
     private BinlogWriter(string directory, BinlogOptions options, Action<string>? log, BinlogRecoveryResult state, SafeFileHandle handle, SafeFileHandle manifestHandle)
     {
@@ -47,6 +58,8 @@ internal sealed class BinlogWriter : IDisposable
         _fileNum = state.FileNum;
         _offset = state.Offset;
         _lastLogicId = state.LastLogicId;
+        _writtenOffset = state.Offset;
+        _writtenLogicId = state.LastLogicId;
         _term = state.Term;
         RecoveredTruncatedBytes = state.TruncatedBytes;
         if (options.Sync == BinlogSyncPolicy.EverySecond)
@@ -167,6 +180,7 @@ internal sealed class BinlogWriter : IDisposable
 
         if (_offset > _options.FileSizeLimit)
         {
+            Publish();
             Rotate();
         }
 
@@ -177,27 +191,24 @@ internal sealed class BinlogWriter : IDisposable
         BinlogItem.WriteHeader(header, type, now, _term, logicId, before.FileNum, before.Offset, (uint)content.Length);
 
         var needed = (int)BinlogFraming.MaxFramedLength(header.Length + content.Length);
-        if (_frame.Length < needed)
+        if (_pending.Length - _pendingLength < needed)
         {
-            _frame = new byte[Math.Max(needed, (int)Math.Min(_frame.Length * 2L, Array.MaxLength))];
+            var grown = new byte[Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength))];
+            _pending.AsSpan(0, _pendingLength).CopyTo(grown);
+            _pending = grown;
         }
 
-        var length = BinlogFraming.Frame(header, content, _offset, now, _frame);
-        try
-        {
-            RandomAccess.Write(_handle, _frame.AsSpan(0, length), _offset);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            CutPartialWrite();
-            throw;
-        }
-
+        var length = BinlogFraming.Frame(header, content, _offset, now, _pending.AsSpan(_pendingLength));
+        _pendingLength += length;
         lock (_gate)
         {
             _offset += length;
             _lastLogicId = logicId;
-            _dirty = true;
+        }
+
+        if (_options.Sync == BinlogSyncPolicy.Always || _pendingLength >= PublishThreshold)
+        {
+            Publish();
         }
 
         if (_options.Sync == BinlogSyncPolicy.Always)
@@ -208,10 +219,53 @@ internal sealed class BinlogWriter : IDisposable
         return before;
     }
 
-    /// <summary>fsyncs the data and rewrites the manifest now, whatever the policy.</summary>
+    /// <summary>Hands the appended items to the OS in one write; from then on readers see them and the next sync makes them durable.</summary>
+    public void Publish()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_pendingLength == 0)
+        {
+            return;
+        }
+
+        var start = _offset - _pendingLength;
+        try
+        {
+            RandomAccess.Write(_handle, _pending.AsSpan(0, _pendingLength), start);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The unwritten items are dropped whole: the binlog ends at the last published item.
+            lock (_gate)
+            {
+                _offset = _writtenOffset;
+                _lastLogicId = _writtenLogicId;
+            }
+
+            _pendingLength = 0;
+            CutPartialWrite();
+            throw;
+        }
+
+        _pendingLength = 0;
+        if (_pending.Length > RetainedPendingLength)
+        {
+            _pending = new byte[64 << 10];
+        }
+
+        lock (_gate)
+        {
+            _writtenOffset = _offset;
+            _writtenLogicId = _lastLogicId;
+            _dirty = true;
+        }
+    }
+
+    /// <summary>Publishes, fsyncs the data and rewrites the manifest now, whatever the policy.</summary>
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Publish();
         Sync(force: true);
     }
 
@@ -237,6 +291,7 @@ internal sealed class BinlogWriter : IDisposable
             return;
         }
 
+        Publish();
         _disposed = true;
         _timer?.Dispose();
         lock (_syncLock)
@@ -274,6 +329,7 @@ internal sealed class BinlogWriter : IDisposable
                 _handle = handle;
                 _fileNum = next;
                 _offset = 0;
+                _writtenOffset = 0;
                 _dirty = true;
             }
 
@@ -286,7 +342,7 @@ internal sealed class BinlogWriter : IDisposable
     {
         try
         {
-            RandomAccess.SetLength(_handle, _offset);
+            RandomAccess.SetLength(_handle, _writtenOffset);
         }
         catch (IOException e)
         {
@@ -333,7 +389,7 @@ internal sealed class BinlogWriter : IDisposable
             }
 
             _dirty = false;
-            state = new BinlogManifest(_fileNum, (ulong)_offset, _lastLogicId, _term);
+            state = new BinlogManifest(_fileNum, (ulong)_writtenOffset, _writtenLogicId, _term);
             handle = _handle;
         }
 

@@ -12,6 +12,12 @@ internal enum CommandFlags
 
     /// <summary>Allowed before AUTH.</summary>
     NoAuth = 2,
+
+    /// <summary>
+    /// A write whose effect does not depend on what is stored (SET without NX/XX/GET reads nothing): a run of
+    /// them from one pipeline is applied as one RocksDB batch under one hold of the write gate.
+    /// </summary>
+    Batchable = 4,
 }
 
 /// <summary>
@@ -45,12 +51,12 @@ internal static class CommandTable
         new("hello", -1, CommandFlags.None, ConnectionCommands.Hello),
 
         new("get", 2, CommandFlags.None, StringCommands.Get),
-        new("set", -3, CommandFlags.Write, StringCommands.Set),
+        new("set", -3, CommandFlags.Write | CommandFlags.Batchable, StringCommands.Set),
         new("setnx", 3, CommandFlags.Write, StringCommands.SetNx),
-        new("setex", 4, CommandFlags.Write, StringCommands.SetEx),
-        new("psetex", 4, CommandFlags.Write, StringCommands.PSetEx),
+        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable, StringCommands.SetEx),
+        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable, StringCommands.PSetEx),
         new("mget", -2, CommandFlags.None, StringCommands.MGet),
-        new("mset", -3, CommandFlags.Write, StringCommands.MSet),
+        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable, StringCommands.MSet),
         new("incr", 2, CommandFlags.Write, StringCommands.Incr),
         new("decr", 2, CommandFlags.Write, StringCommands.Decr),
         new("incrby", 3, CommandFlags.Write, StringCommands.IncrBy),

@@ -106,7 +106,7 @@ internal static class StringCommands
             var now = context.NowMs;
             StoredString existing = default;
             var exists = (options & (SetOptions.Nx | SetOptions.Xx | SetOptions.Get | SetOptions.KeepTtl)) != 0
-                && store.Read(key, now, out existing) == StoreStatus.Ok;
+                && gate.Read(key, now, out existing) == StoreStatus.Ok;
             if ((options & SetOptions.Get) != 0)
             {
                 if (exists)

@@ -217,6 +217,7 @@ internal sealed class IngestService : IDisposable
         }
 
         var position = _gate.AppendIngest(plan.ToRecord());
+        _gate.Publish();
         _applied.Record(new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey,
             plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow));
     }

@@ -33,9 +33,23 @@ internal interface IStringStore : IDisposable
 
     StoreStatus Read(ReadOnlySpan<byte> key, long nowMs, out StoredString value);
 
+    /// <summary>Writes a key; between <see cref="StartBatching"/> and <see cref="StopBatching"/> it is held in a batch instead.</summary>
     void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs);
 
-    /// <summary>Writes all keys; each instance's share is one atomic RocksDB batch.</summary>
+    /// <summary>
+    /// From now on <see cref="Put"/> and <see cref="PutMany"/> collect into one RocksDB write batch per instance
+    /// (a pipeline of SETs becomes one write, not one per key). Reads do not see batched writes until
+    /// <see cref="FlushBatch"/>; only the write-gate holder batches, and it flushes before it reads.
+    /// </summary>
+    void StartBatching();
+
+    /// <summary>Applies the batched writes and keeps batching.</summary>
+    void FlushBatch();
+
+    /// <summary>Applies the batched writes and writes directly again.</summary>
+    void StopBatching();
+
+    /// <summary>Writes all keys; each instance's share is one atomic RocksDB batch (or joins the current batch).</summary>
     void PutMany(IReadOnlyList<StringWrite> writes, long nowMs);
 
     /// <summary>Removes a key; <see cref="StoreStatus.NotFound"/> when it was absent or already expired.</summary>
@@ -54,6 +68,12 @@ internal interface IStringStore : IDisposable
 
     /// <summary>Removes a key only if it is (still) expired; the sweeper calls this holding the write gate.</summary>
     bool DeleteIfExpired(ReadOnlySpan<byte> key, long nowMs);
+
+    /// <summary>
+    /// Hands buffered write-ahead-log records to the OS. Writes are visible to readers at once, but their WAL
+    /// records wait in RocksDB's buffer until this is called (once per batch of commands, before replying).
+    /// </summary>
+    void PublishWrites();
 
     /// <summary>Ingests SST files into one instance in the given order, so a later file wins for the same key.</summary>
     void IngestFiles(int instance, IReadOnlyList<string> paths);

@@ -18,6 +18,7 @@ public sealed class BinlogReaderTests
             // Large enough that the block the reader cached is short, and the item spans blocks.
             var content = Content(50_000 * i, i);
             var position = writer.Append(BinlogItemType.Command, content);
+            writer.Publish();
             Assert.Equal(BinlogReadStatus.Item, reader.TryRead(out var item));
             Assert.Equal(position, item.Position);
             Assert.Equal(content, item.Content.ToArray());
@@ -57,6 +58,7 @@ public sealed class BinlogReaderTests
             for (var i = 0; i < Count; i++)
             {
                 writer.Append(BinlogItemType.Command, Content(sizes[i], i));
+                writer.Publish();
             }
         });
 

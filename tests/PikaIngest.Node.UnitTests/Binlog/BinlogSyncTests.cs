@@ -44,6 +44,7 @@ public sealed class BinlogSyncTests
             writer.Append(BinlogItemType.Command, Content(10, i));
         }
 
+        writer.Publish();
         var expected = new BinlogManifest(0, writer.Position.Offset, 3, 0);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (ReadManifest(dir.Manifest) != expected)
@@ -51,6 +52,27 @@ public sealed class BinlogSyncTests
             Assert.True(DateTime.UtcNow < deadline, "the manifest was not synced");
             Thread.Sleep(10);
         }
+    }
+
+    [Fact]
+    public void Items_reach_readers_and_the_manifest_only_once_published()
+    {
+        using var dir = new TempBinlogDirectory();
+        var options = new BinlogOptions { Sync = BinlogSyncPolicy.EverySecond, SyncInterval = TimeSpan.FromHours(1) };
+        using var writer = BinlogWriter.Open(dir.Path, options);
+        using var reader = BinlogReader.Open(dir.Path, writer.Position);
+        writer.Append(BinlogItemType.Command, Content(10, 1));
+        writer.Append(BinlogItemType.Command, Content(10, 2));
+
+        Assert.Equal(BinlogReadStatus.End, reader.TryRead(out _));
+        Assert.Equal(new BinlogManifest(0, 0, 0, 0), ReadManifest(dir.Manifest));
+
+        writer.Publish();
+        Assert.Equal(BinlogReadStatus.Item, reader.TryRead(out var first));
+        Assert.Equal(1UL, first.LogicId);
+        Assert.Equal(BinlogReadStatus.Item, reader.TryRead(out _));
+        writer.Flush();
+        Assert.Equal(new BinlogManifest(0, writer.Position.Offset, 2, 0), ReadManifest(dir.Manifest));
     }
 
     [Fact]
