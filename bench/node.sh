@@ -64,7 +64,7 @@ start=$(date +%s.%N)
 "$cli" invoke manifest --event "$work/done-event.json" --store "file://$store" --pika "127.0.0.1:$ingest_port" >"$work/invoke.out" 2>&1
 ingest_s=$(echo "$(date +%s.%N) - $start" | bc)
 # The manifest function's own report of the INGEST_S3 round trip, without its process start-up.
-ingest_call_ms=$(grep -o 'OK in [0-9]* ms' "$work/invoke.out" "$work/invoke.out" 2>/dev/null | head -1 | grep -o '[0-9]*' || true)
+ingest_call_ms=$(grep -o 'OK in [0-9]* ms' "$work/invoke.out" | head -1 | grep -o '[0-9]*' || true)
 info=$(redis-cli -p "$ingest_port" INFO ingest | tr -d '\r')
 sst_bytes=$(echo "$info" | awk -F: '$1=="ingest_bytes" {print $2}')
 pipe_digest=$(redis-cli -p "$pipe_port" DEBUG DIGEST); ingest_digest=$(redis-cli -p "$ingest_port" DEBUG DIGEST)
