@@ -355,12 +355,12 @@ internal static class StringCommands
             var combined = new byte[current.Length + suffix.Length];
             current.CopyTo(combined, 0);
             suffix.CopyTo(combined.AsSpan(current.Length));
-            store.Put(key, combined, exists ? existing.ExpireUnixMs : 0, now);
-            var log = gate.BeginCommand(3);
-            log.WriteBulk("APPEND"u8);
-            log.WriteBulk(key);
-            log.WriteBulk(suffix);
-            gate.CommitCommand();
+            var expireMs = exists ? existing.ExpireUnixMs : 0;
+            store.Put(key, combined, expireMs, now);
+
+            // Logged as the SET of the result, like every write: replaying an item twice (a slave resuming from
+            // its last recorded position) must not append twice.
+            LogSet(gate, key, combined, expireMs);
             length = combined.Length;
         }
 
