@@ -23,7 +23,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
     private static long _lastId;
 
-    private readonly Socket _socket;
+    private readonly Socket? _socket;
     private readonly NodeContext _node;
     private readonly RespRequestParser _parser;
     private readonly CommandArguments _arguments = new();
@@ -33,7 +33,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private bool _wrote;
     private bool _inBatch;
 
-    public ClientSession(Socket socket, NodeContext node)
+    public ClientSession(Socket? socket, NodeContext node)
     {
         _socket = socket;
         _node = node;
@@ -49,6 +49,43 @@ internal sealed class ClientSession : IValueSink, IDisposable
     public bool Authenticated { get; set; }
 
     public bool CloseAfterReply { get; set; }
+
+    /// <summary>The port a slave said it listens on (REPLCONF listening-port), for INFO and ROLE on its master.</summary>
+    public int ReplicaListeningPort { get; set; }
+
+    /// <summary>Set by PIKA_SYNC: after the reply, the connection is handed to replication, with any bytes already received.</summary>
+    public Func<Socket, ReadOnlyMemory<byte>, CancellationToken, Task>? Handoff { get; set; }
+
+    /// <summary>True for the session a slave applies its master's binlog with: writes are allowed on a read-only slave.</summary>
+    public bool FromMaster { get; private init; }
+
+    /// <summary>A session without a connection, which executes the master's commands on a slave.</summary>
+    public static ClientSession ForReplication(NodeContext node) => new(null, node) { Authenticated = true, FromMaster = true };
+
+    /// <summary>Executes one command from the master's binlog (its RESP); the reply is discarded, a failure logged.</summary>
+    public void ApplyReplicated(ReadOnlySpan<byte> command)
+    {
+        var status = _parser.TryParse(command, _arguments, authenticated: true, out var consumed, out _, out var error);
+        if (status != ParseStatus.Complete || consumed != command.Length || _arguments.Count == 0)
+        {
+            throw new InvalidDataException($"a binlog command item does not hold one RESP command ({status}{(error is null ? "" : ": " + error)})");
+        }
+
+        Reply.Reset();
+        var pending = Execute(command);
+        EndBatch();
+        if (pending is not null)
+        {
+            throw new InvalidDataException("a binlog command item holds a command that cannot be replayed");
+        }
+
+        if (Reply.WrittenSpan.Length > 0 && Reply.WrittenSpan[0] == (byte)'-')
+        {
+            _node.Log($"replication: replaying {Encoding.UTF8.GetString(_arguments.Span(0, command))} gave {Encoding.UTF8.GetString(Reply.WrittenSpan).TrimEnd()}");
+        }
+
+        Reply.Reset();
+    }
 
     public RespWriter Reply { get; } = new();
 
@@ -68,7 +105,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
                     return;
                 }
 
-                var received = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, stopping).ConfigureAwait(false);
+                var received = await _socket!.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, stopping).ConfigureAwait(false);
                 if (received == 0)
                 {
                     return;
@@ -108,6 +145,13 @@ internal sealed class ClientSession : IValueSink, IDisposable
                     if (step == Step.Close || CloseAfterReply)
                     {
                         await FlushAsync(stopping).ConfigureAwait(false);
+                        return;
+                    }
+
+                    if (Handoff is { } handoff)
+                    {
+                        await FlushAsync(stopping).ConfigureAwait(false);
+                        await handoff(_socket!, _buffer.AsMemory(_start, _end - _start).ToArray(), stopping).ConfigureAwait(false);
                         return;
                     }
 
@@ -188,6 +232,12 @@ internal sealed class ClientSession : IValueSink, IDisposable
         if (!Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0)
         {
             Reply.WriteError(RespErrors.NoAuth);
+            return null;
+        }
+
+        if ((spec.Flags & CommandFlags.Write) != 0 && !FromMaster && _node.Replication.IsSlave)
+        {
+            Reply.WriteError(RespErrors.ReadOnlyReplica);
             return null;
         }
 
@@ -274,7 +324,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         var pending = Reply.WrittenMemory;
         while (pending.Length > 0)
         {
-            var sent = await _socket.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
+            var sent = await _socket!.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
             pending = pending[sent..];
         }
 
@@ -289,11 +339,11 @@ internal sealed class ClientSession : IValueSink, IDisposable
     }
 
     /// <summary>Closes the connection from outside, ending a session blocked in a receive.</summary>
-    public void Abort() => _socket.Close();
+    public void Abort() => _socket?.Close();
 
     public void Dispose()
     {
-        _socket.Dispose();
+        _socket?.Dispose();
         Reply.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
     }

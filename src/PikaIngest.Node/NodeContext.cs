@@ -4,6 +4,7 @@ using PikaIngest.Core.Layout;
 using PikaIngest.Core.Storage;
 using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Ingest;
+using PikaIngest.Node.Replication;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -14,14 +15,13 @@ internal sealed class NodeContext : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly DateTimeOffset _started;
-    private readonly AppliedBatches _applied;
 
     private NodeContext(NodeOptions options, IStringStore store, WriteGate gate, AppliedBatches applied, IngestService ingest, TimeProvider clock, Action<string> log)
     {
         Options = options;
         Store = store;
         Gate = gate;
-        _applied = applied;
+        Applied = applied;
         Ingest = ingest;
         Clock = clock;
         Log = log;
@@ -36,6 +36,10 @@ internal sealed class NodeContext : IDisposable
     public WriteGate Gate { get; }
 
     public IngestService Ingest { get; }
+
+    public AppliedBatches Applied { get; }
+
+    public ReplicationManager Replication { get; private set; } = null!;
 
     public TimeProvider Clock { get; }
 
@@ -52,9 +56,6 @@ internal sealed class NodeContext : IDisposable
 
     public CancellationToken Stopping => _stopping.Token;
 
-    public static ReadOnlySpan<byte> Role => "master"u8;
-
-    public long ReplicationOffset => (long)Gate.LastLogicId;
 
     public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -72,7 +73,9 @@ internal sealed class NodeContext : IDisposable
             applied = AppliedBatches.Open(Path.Combine(options.IngestFolder, "applied.jsonl"), log);
             var settings = new IngestSettings(options.AllowedBuckets, Path.Combine(options.IngestFolder, "staging"), new ManifestLimits());
             var ingest = new IngestService(stores ?? new LazyStoreProvider(options.ObjectStore), store, gate, applied, settings, log);
-            return new NodeContext(options, store, gate, applied, ingest, clock, log);
+            var node = new NodeContext(options, store, gate, applied, ingest, clock, log);
+            node.Replication = new ReplicationManager(node);
+            return node;
         }
         catch
         {
@@ -92,13 +95,20 @@ internal sealed class NodeContext : IDisposable
         }
     }
 
-    public void WriteReplicationInfo(StringBuilder info)
+    /// <summary>
+    /// Replaces the whole keyspace and the applied-batch log with a full sync's copy (in <paramref name="incoming"/>:
+    /// <c>db0/&lt;i&gt;</c> and <c>ingest/applied.jsonl</c>), under the write gate.
+    /// </summary>
+    public void InstallFullSync(string incoming)
     {
-        info.Append("# Replication\r\n")
-            .Append("role:master\r\n")
-            .Append("connected_slaves:0\r\n")
-            .Append("master_repl_offset:").Append(ReplicationOffset).Append("\r\n")
-            .Append("binlog_position:").Append(Gate.Position.ToString()).Append("\r\n");
+        using (Gate.Enter())
+        {
+            Gate.Publish();
+            Store.ReplaceWith(Path.Combine(incoming, "db0"));
+            Applied.ReplaceWith(Path.Combine(incoming, "ingest", "applied.jsonl"));
+        }
+
+        Directory.Delete(incoming, recursive: true);
     }
 
     /// <summary>What CONFIG GET reports: the settings clients and tools look for, with the node's values.</summary>
@@ -118,6 +128,9 @@ internal sealed class NodeContext : IDisposable
             new("save", ""),
             new("binlog-sync", Options.BinlogSync == BinlogSyncPolicy.Always ? "always" : "everysec"),
             new("binlog-file-size", Options.BinlogFileSize.ToString(inv)),
+            new("slaveof", Options.SlaveOf is var (host, port) ? $"{host} {port}" : ""),
+            new("binlog-keep-files", Options.BinlogKeepFiles.ToString(inv)),
+            new("binlog-max-files", Options.BinlogMaxFiles.ToString(inv)),
             new("slave-read-only", "yes"),
             new("replica-read-only", "yes"),
             new("proto-max-bulk-len", Limits.MaxBulkLength.ToString(inv)),
@@ -131,7 +144,7 @@ internal sealed class NodeContext : IDisposable
         _stopping.Cancel();
         Ingest.Dispose();
         Gate.Dispose();
-        _applied.Dispose();
+        Applied.Dispose();
         Store.Dispose();
         _stopping.Dispose();
     }

@@ -30,6 +30,12 @@ internal sealed record NodeOptions
 
     public long BinlogFileSize { get; init; } = 100L << 20;
 
+    /// <summary>Binlog files a master keeps beyond what connected slaves still read.</summary>
+    public int BinlogKeepFiles { get; init; } = 10;
+
+    /// <summary>Binlog files kept at most, even if a slave still needs older ones (it will full-sync).</summary>
+    public int BinlogMaxFiles { get; init; } = 1000;
+
     public int MaxClients { get; init; } = 10_000;
 
     /// <summary>How often the background sweep looks for expired keys, and how many it removes per pass.</summary>

@@ -14,6 +14,7 @@ internal sealed class NodeServer : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientSession, Task> _sessions = new();
     private Task _accepting = Task.CompletedTask;
     private Task _sweeping = Task.CompletedTask;
+    private Task _purging = Task.CompletedTask;
 
     private NodeServer(NodeContext node, Socket listener)
     {
@@ -42,6 +43,8 @@ internal sealed class NodeServer : IAsyncDisposable
         node.Port = server.EndPoint.Port;
         server._accepting = server.AcceptAsync();
         server._sweeping = new ExpirySweeper(node).RunAsync();
+        server._purging = server.PurgeAsync();
+        node.Replication.Start();
         return server;
     }
 
@@ -103,6 +106,25 @@ internal sealed class NodeServer : IAsyncDisposable
         }
     }
 
+    private async Task PurgeAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _node.Clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_node.Stopping).ConfigureAwait(false))
+            {
+                var purged = _node.Replication.Master.Purge();
+                if (purged > 0)
+                {
+                    _node.Log($"binlog: purged {purged} old files");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _listener.Dispose();
@@ -114,5 +136,7 @@ internal sealed class NodeServer : IAsyncDisposable
 
         await Task.WhenAll(_sessions.Values).ConfigureAwait(false);
         await _sweeping.ConfigureAwait(false);
+        await _purging.ConfigureAwait(false);
+        await _node.Replication.StopAsync().ConfigureAwait(false);
     }
 }

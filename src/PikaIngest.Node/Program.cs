@@ -9,14 +9,17 @@ var instances = new Option<int>("--instances") { Description = "RocksDB instance
 var requirePass = new Option<string?>("--requirepass") { Description = "Password clients must AUTH with" };
 var objectStore = new Option<string>("--object-store") { Description = "Where INGEST_S3 reads: s3 (AWS chain, AWS_ENDPOINT_URL_S3) or file:///ROOT", DefaultValueFactory = _ => "file://store" };
 var allowBucket = new Option<string[]>("--ingest-allow-bucket") { Description = "A bucket INGEST_S3 may read (repeat for more; default: local)", AllowMultipleArgumentsPerToken = false };
-var slaveOf = new Option<string[]>("--slaveof") { Description = "HOST PORT of a master to replicate (reserved: replication is a later release)", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
+var slaveOf = new Option<string[]>("--slaveof") { Description = "HOST PORT of a master to replicate", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
 var binlogSync = new Option<string>("--binlog-sync") { Description = "always (fsync every write) or everysec", DefaultValueFactory = _ => "everysec" };
 var binlogFileSize = new Option<long>("--binlog-file-size") { Description = "Bytes per binlog file before a new one starts", DefaultValueFactory = _ => 100L << 20 };
 var maxClients = new Option<int>("--maxclients") { Description = "Connections accepted at once", DefaultValueFactory = _ => 10_000 };
+var masterAuth = new Option<string?>("--masterauth") { Description = "Password to AUTH with at the master" };
+var binlogKeepFiles = new Option<int>("--binlog-keep-files") { Description = "Binlog files kept beyond what connected slaves still read", DefaultValueFactory = _ => 10 };
+var binlogMaxFiles = new Option<int>("--binlog-max-files") { Description = "Binlog files kept at most, even if a slave still needs older ones (it then full-syncs)", DefaultValueFactory = _ => 1000 };
 
 var root = new RootCommand("pika-node: a Pika-compatible Redis-protocol server on RocksDB with INGEST_S3")
 {
-    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, binlogSync, binlogFileSize, maxClients,
+    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogMaxFiles, maxClients,
 };
 root.SetAction(async (result, cancellation) =>
 {
@@ -26,10 +29,15 @@ root.SetAction(async (result, cancellation) =>
         "everysec" => BinlogSyncPolicy.EverySecond,
         var other => throw new ArgumentException($"--binlog-sync must be always or everysec, not '{other}'"),
     };
-    if (result.GetValue(slaveOf) is { Length: > 0 })
+    (string, int)? master = null;
+    if (result.GetValue(slaveOf) is [var host, var portText])
     {
-        Console.Error.WriteLine("error: --slaveof is reserved: replication is not in this release");
-        return 2;
+        if (!int.TryParse(portText, out var masterPort) || masterPort is < 1 or > 65535)
+        {
+            throw new ArgumentException($"--slaveof {host} {portText}: the port must be 1-65535");
+        }
+
+        master = (host, masterPort);
     }
 
     var buckets = result.GetValue(allowBucket) is { Length: > 0 } given ? given : ["local"];
@@ -45,6 +53,10 @@ root.SetAction(async (result, cancellation) =>
         BinlogSync = sync,
         BinlogFileSize = result.GetValue(binlogFileSize),
         MaxClients = result.GetValue(maxClients),
+        SlaveOf = master,
+        MasterAuth = result.GetValue(masterAuth),
+        BinlogKeepFiles = Math.Max(1, result.GetValue(binlogKeepFiles)),
+        BinlogMaxFiles = Math.Max(1, result.GetValue(binlogMaxFiles)),
     };
     return await NodeHost.RunAsync(options, cancellation).ConfigureAwait(false);
 });

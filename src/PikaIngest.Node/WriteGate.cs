@@ -16,6 +16,7 @@ internal sealed class WriteGate : IDisposable
     private readonly BinlogWriter _binlog;
     private readonly IStringStore _store;
     private readonly RespWriter _command = new();
+    private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public WriteGate(BinlogWriter binlog, IStringStore store)
     {
@@ -63,8 +64,7 @@ internal sealed class WriteGate : IDisposable
         try
         {
             _store.StopBatching();
-            _binlog.Publish();
-            _store.PublishWrites();
+            PublishLocked();
         }
         finally
         {
@@ -105,9 +105,33 @@ internal sealed class WriteGate : IDisposable
     {
         using (_lock.EnterScope())
         {
-            _binlog.Publish();
-            _store.PublishWrites();
+            PublishLocked();
         }
+    }
+
+    /// <summary>Completes when items are next published (replication senders wait on it at the end of the binlog).</summary>
+    public Task NextPublish => Volatile.Read(ref _published).Task;
+
+    /// <summary>The binlog folder, for readers (replication).</summary>
+    public string BinlogFolder => _binlog.Folder;
+
+    /// <summary>Binlog file numbers present, oldest first.</summary>
+    public IReadOnlyList<uint> BinlogFiles => _binlog.FileNumbers;
+
+    /// <summary>Deletes binlog files numbered below <paramref name="fileNum"/> (never the current one).</summary>
+    public int PurgeBinlogBefore(uint fileNum)
+    {
+        using (_lock.EnterScope())
+        {
+            return _binlog.PurgeBefore(fileNum);
+        }
+    }
+
+    private void PublishLocked()
+    {
+        _binlog.Publish();
+        _store.PublishWrites();
+        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     public BinlogPosition AppendIngest(IngestSstRecord record)

@@ -68,6 +68,8 @@ internal sealed class BinlogWriter : IDisposable
         }
     }
 
+    public string Folder => _directory;
+
     /// <summary>The producer position: where the next item starts.</summary>
     public BinlogPosition Position
     {

@@ -88,6 +88,8 @@ internal static class CommandTable
         new("role", 1, CommandFlags.None, ReplicationCommands.Role),
         new("slaveof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
         new("replicaof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
+        new("replconf", -2, CommandFlags.None, ReplicationCommands.ReplConf),
+        new("pika_sync", 4, CommandFlags.None, ReplicationCommands.PikaSync),
 
         new("ingest_s3", 3, CommandFlags.Write, IngestCommands.IngestS3),
     ];

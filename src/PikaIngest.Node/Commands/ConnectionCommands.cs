@@ -149,7 +149,7 @@ internal static class ConnectionCommands
         context.Reply.WriteBulk("mode"u8);
         context.Reply.WriteBulk("standalone"u8);
         context.Reply.WriteBulk("role"u8);
-        context.Reply.WriteBulk(NodeContext.Role);
+        context.Reply.WriteBulk(context.Node.Replication.IsSlave ? "slave"u8 : "master"u8);
         context.Reply.WriteBulk("modules"u8);
         context.Reply.WriteArrayHeader(0);
         return null;

@@ -1,16 +1,16 @@
+using System.Globalization;
+using System.Text;
+using PikaIngest.Node.Replication;
 using PikaIngest.Node.Resp;
 
 namespace PikaIngest.Node.Commands;
 
-/// <summary>ROLE and SLAVEOF/REPLICAOF.</summary>
+/// <summary>ROLE, SLAVEOF/REPLICAOF, and the two commands a slave sends its master: REPLCONF and PIKA_SYNC.</summary>
 internal static class ReplicationCommands
 {
     public static Task? Role(ref CommandContext context)
     {
-        context.Reply.WriteArrayHeader(3);
-        context.Reply.WriteBulk("master"u8);
-        context.Reply.WriteInteger(context.Node.ReplicationOffset);
-        context.Reply.WriteArrayHeader(0);
+        context.Node.Replication.WriteRole(context.Reply);
         return null;
     }
 
@@ -18,11 +18,58 @@ internal static class ReplicationCommands
     {
         if (context.ArgIs(1, "NO"u8) && context.ArgIs(2, "ONE"u8))
         {
+            context.Node.Replication.Unfollow();
             context.Reply.WriteOk();
             return null;
         }
 
-        context.Reply.WriteError(RespErrors.ReplicationUnavailable);
+        if (!context.TryArgInt64(2, out var port) || port is < 1 or > 65535)
+        {
+            context.Reply.WriteError(RespErrors.InvalidMasterPort);
+            return null;
+        }
+
+        context.Node.Replication.Follow(Encoding.UTF8.GetString(context.Arg(1)), (int)port);
+        context.Reply.WriteOk();
+        return null;
+    }
+
+    /// <summary>REPLCONF listening-port P (remembered for PIKA_SYNC), ACK outside a link is ignored, as Redis does.</summary>
+    public static Task? ReplConf(ref CommandContext context)
+    {
+        if (context.ArgIs(1, "listening-port"u8) && context.Count == 3 && context.TryArgInt64(2, out var port) && port is > 0 and <= 65535)
+        {
+            context.Session.ReplicaListeningPort = (int)port;
+            context.Reply.WriteOk();
+        }
+        else if (context.ArgIs(1, "ACK"u8))
+        {
+            // Acknowledgements only mean something on a replication link, which has its own reader.
+        }
+        else
+        {
+            context.Reply.WriteError(RespErrors.Syntax);
+        }
+
+        return null;
+    }
+
+    /// <summary>PIKA_SYNC run-id filenum offset: the connection becomes a replication link (README, "Replication").</summary>
+    public static Task? PikaSync(ref CommandContext context)
+    {
+        if (!uint.TryParse(context.Arg(2), NumberStyles.None, CultureInfo.InvariantCulture, out var fileNum)
+            || !ulong.TryParse(context.Arg(3), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            context.Session.CloseAfterReply = true;
+            return null;
+        }
+
+        var runId = Encoding.UTF8.GetString(context.Arg(1));
+        var node = context.Node;
+        var listeningPort = context.Session.ReplicaListeningPort;
+        context.Session.Handoff = (socket, leftover, stopping) =>
+            node.Replication.Master.ServeAsync(socket, leftover, runId, new Binlog.BinlogPosition(fileNum, offset), listeningPort, stopping);
         return null;
     }
 }

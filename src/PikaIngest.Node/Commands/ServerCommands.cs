@@ -70,7 +70,7 @@ internal static class ServerCommands
                     .Append("expired_keys:").Append(node.Stats.ExpiredKeys).Append("\r\n");
                 break;
             case "replication":
-                node.WriteReplicationInfo(info);
+                node.Replication.WriteInfo(info);
                 break;
             case "keyspace":
                 // An estimate from RocksDB's properties: an exact count reads every key (DBSIZE does that).

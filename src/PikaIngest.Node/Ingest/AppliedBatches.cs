@@ -131,5 +131,31 @@ internal sealed class AppliedBatches : IDisposable
         }
     }
 
+    /// <summary>Copies the log (for a full sync) as it stands.</summary>
+    public void CopyTo(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        lock (_lock)
+        {
+            _file.Flush(flushToDisk: true);
+            File.Copy(_file.Name, path);
+        }
+    }
+
+    /// <summary>Replaces the log with a full sync's copy and reloads it.</summary>
+    public void ReplaceWith(string source)
+    {
+        lock (_lock)
+        {
+            var records = File.Exists(source) ? File.ReadAllBytes(source) : [];
+            _batches.Clear();
+            _file.SetLength(0);
+            _file.Write(records);
+            _file.Flush(flushToDisk: true);
+            _file.Position = 0;
+            Load(_file.Name, _ => { });
+        }
+    }
+
     public void Dispose() => _file.Dispose();
 }

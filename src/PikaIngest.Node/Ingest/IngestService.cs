@@ -116,6 +116,30 @@ internal sealed class IngestService : IDisposable
         }
     }
 
+    /// <summary>A slave replaying INGEST_SST: the same checks and steps as the master's, unless the batch is already in.</summary>
+    public async Task ReplayAsync(IngestPlan plan, CancellationToken cancellation)
+    {
+        if (!_settings.AllowedBuckets.Contains(plan.Bucket))
+        {
+            throw new IngestException($"bucket '{plan.Bucket}' is not allowed on this node (allow it with --ingest-allow-bucket)");
+        }
+
+        await _oneAtATime.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            if (_applied.TryGet(plan.BatchId, out _))
+            {
+                return;
+            }
+
+            await ApplyAsync(plan, _stores.Bucket(plan.Bucket), cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
     /// <summary>Stages, verifies and ingests a plan; a slave replaying INGEST_SST calls this with the record's plan.</summary>
     public async Task ApplyAsync(IngestPlan plan, IObjectStore store, CancellationToken cancellation)
     {

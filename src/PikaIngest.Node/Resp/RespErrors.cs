@@ -38,6 +38,7 @@ internal static class RespErrors
     public const string ExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
     public const string NoProto = "NOPROTO unsupported protocol version";
     public const string MaxClients = "ERR max number of clients reached";
+    public const string InvalidMasterPort = "ERR Invalid master port";
 
     // pika-node's own errors, where Redis has no equivalent.
     public const string ConfigSetUnsupported = "ERR CONFIG SET is not supported by pika-node: restart it with the new flags";

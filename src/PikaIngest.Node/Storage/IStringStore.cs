@@ -78,6 +78,12 @@ internal interface IStringStore : IDisposable
     /// <summary>Ingests SST files into one instance in the given order, so a later file wins for the same key.</summary>
     void IngestFiles(int instance, IReadOnlyList<string> paths);
 
+    /// <summary>A consistent copy of every instance as <c>folder/&lt;i&gt;</c> (hard links where possible); the caller holds the gate.</summary>
+    void Checkpoint(string folder);
+
+    /// <summary>Swaps in the instances under <paramref name="folder"/> (a full sync's copy); the caller holds the gate.</summary>
+    void ReplaceWith(string folder);
+
     /// <summary>RocksDB's estimate of the number of keys (expired and overwritten ones included), for INFO.</summary>
     long EstimateKeys();
 }

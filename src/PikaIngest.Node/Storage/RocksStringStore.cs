@@ -15,7 +15,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
     private const int StackKeyLimit = 512;
     private const int MaxOpenCursors = 4096;
 
-    private readonly RocksDb[] _databases;
+    private readonly string _dataFolder;
+
+    // Every operation holds this for reading; a full sync's swap takes it for writing, so no read is left
+    // using an instance it closes (RocksDB must close an instance before another can open its folder).
+    private readonly ReaderWriterLockSlim _swap = new(LockRecursionPolicy.SupportsRecursion);
+    private RocksDb[] _databases;
     private readonly WriteOptions _writeOptions = new();
     private readonly ReadOptions _readOptions = new();
     private readonly ScanCursors _cursors = new(MaxOpenCursors);
@@ -24,8 +29,9 @@ internal sealed unsafe class RocksStringStore : IStringStore
     private bool _batching;
     private bool _batched;
 
-    private RocksStringStore(RocksDb[] databases)
+    private RocksStringStore(string dataFolder, RocksDb[] databases)
     {
+        _dataFolder = dataFolder;
         _databases = databases;
         _unpublished = new bool[databases.Length];
         _batches = [.. databases.Select(_ => new WriteBatch())];
@@ -41,6 +47,11 @@ internal sealed unsafe class RocksStringStore : IStringStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(instances, 1);
         var root = Path.Combine(dataFolder, "db0");
+        foreach (var retired in Directory.Exists(dataFolder) ? Directory.GetDirectories(dataFolder, "db0.replaced-*") : [])
+        {
+            Directory.Delete(retired, recursive: true);
+        }
+
         if (Directory.Exists(root))
         {
             var existing = Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Count();
@@ -51,6 +62,13 @@ internal sealed unsafe class RocksStringStore : IStringStore
             }
         }
 
+        var databases = OpenInstances(dataFolder, instances);
+
+        return new RocksStringStore(dataFolder, databases);
+    }
+
+    private static RocksDb[] OpenInstances(string dataFolder, int instances)
+    {
         var databases = new RocksDb[instances];
         try
         {
@@ -71,7 +89,60 @@ internal sealed unsafe class RocksStringStore : IStringStore
             throw;
         }
 
-        return new RocksStringStore(databases);
+        return databases;
+    }
+
+    public void Checkpoint(string folder)
+    {
+        using var reading = Reading();
+        Directory.CreateDirectory(folder);
+        for (var i = 0; i < _databases.Length; i++)
+        {
+            using var checkpoint = _databases[i].Checkpoint();
+            checkpoint.Save(Path.Combine(folder, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), 0);
+        }
+    }
+
+    public void ReplaceWith(string folder)
+    {
+        _swap.EnterWriteLock();
+        try
+        {
+            ReplaceWithLocked(folder);
+        }
+        finally
+        {
+            _swap.ExitWriteLock();
+        }
+    }
+
+    private void ReplaceWithLocked(string folder)
+    {
+        var instances = Directory.GetDirectories(folder).Select(Path.GetFileName).Count(n => int.TryParse(n, out _));
+        if (instances != _databases.Length)
+        {
+            throw new InvalidDataException($"the full sync holds {instances} instances; this node has {_databases.Length}");
+        }
+
+        foreach (var db in _databases)
+        {
+            FlushWal(db, sync: true);
+        }
+
+        foreach (var db in _databases)
+        {
+            db.Dispose();
+        }
+
+        // A crash from here on leaves db0 missing or half-moved; the slave's recorded position already says
+        // "no history", so it full-syncs again on restart.
+        var root = Path.Combine(_dataFolder, "db0");
+        var retired = $"{root}.replaced-{DateTime.UtcNow.Ticks}";
+        Directory.Move(root, retired);
+        Directory.Move(folder, root);
+        _databases = OpenInstances(_dataFolder, instances);
+        Array.Clear(_unpublished);
+        Directory.Delete(retired, recursive: true);
     }
 
     private static DbOptions CreateOptions()
@@ -99,6 +170,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public StoreStatus Get(ReadOnlySpan<byte> key, long nowMs, IValueSink sink)
     {
+        using var reading = Reading();
         var db = _databases[InstanceRouter.Instance(key, _databases.Length)];
         byte[]? rented = null;
         var encoded = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rented);
@@ -151,6 +223,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs)
     {
+        using var reading = Reading();
         var instance = InstanceRouter.Instance(key, _databases.Length);
         var db = _databases[instance];
         byte[]? rentedKey = null;
@@ -179,6 +252,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public void PutMany(IReadOnlyList<StringWrite> writes, long nowMs)
     {
+        using var reading = Reading();
         if (_batching)
         {
             foreach (var write in writes)
@@ -221,6 +295,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public StoreStatus Delete(ReadOnlySpan<byte> key, long nowMs)
     {
+        using var reading = Reading();
         var status = Exists(key, nowMs);
         RemoveEncoded(key);
         return status;
@@ -247,6 +322,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public bool DeleteIfExpired(ReadOnlySpan<byte> key, long nowMs)
     {
+        using var reading = Reading();
         var probe = new ExpirySink();
         if (Get(key, long.MinValue, probe) != StoreStatus.Ok || !IsExpired(probe.ExpireUnixMs, nowMs))
         {
@@ -259,6 +335,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs)
     {
+        using var reading = Reading();
         var (instance, from) = cursor == 0 ? (0, null) : _cursors.Take(cursor) ?? (0, null);
         var keys = new List<byte[]>();
         var examined = 0;
@@ -300,6 +377,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public long CountKeys(long nowMs)
     {
+        using var reading = Reading();
         long live = 0;
         foreach (var db in _databases)
         {
@@ -318,6 +396,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public string Digest(long nowMs)
     {
+        using var reading = Reading();
         var digest = new LogicalDigest();
         foreach (var db in _databases)
         {
@@ -338,6 +417,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public IReadOnlyList<byte[]> FindExpired(ref ExpiryScanPosition? resume, int max, long nowMs)
     {
+        using var reading = Reading();
         var found = new List<byte[]>();
         var instance = resume?.Instance ?? 0;
         var from = resume?.NextEncodedKey;
@@ -379,6 +459,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public void IngestFiles(int instance, IReadOnlyList<string> paths)
     {
+        using var reading = Reading();
         // move_files hard-links the staged files (same volume), falling back to a copy; RocksDB
         // assigns overlapping files increasing sequence numbers in list order, so later files win.
         var options = new IngestExternalFileOptions().SetMoveFiles(true);
@@ -389,6 +470,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public void FlushBatch()
     {
+        using var reading = Reading();
         if (!_batched)
         {
             return;
@@ -427,6 +509,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     public void PublishWrites()
     {
+        using var reading = Reading();
         for (var i = 0; i < _databases.Length; i++)
         {
             if (_unpublished[i])
@@ -443,8 +526,17 @@ internal sealed unsafe class RocksStringStore : IStringStore
         ThrowOnError(error);
     }
 
-    public long EstimateKeys() =>
-        _databases.Sum(db => long.TryParse(db.GetProperty("rocksdb.estimate-num-keys"), out var keys) ? keys : 0);
+    public long EstimateKeys()
+    {
+        using var reading = Reading();
+        return _databases.Sum(db => long.TryParse(db.GetProperty("rocksdb.estimate-num-keys"), out var keys) ? keys : 0);
+    }
+
+    private ReadScope Reading()
+    {
+        _swap.EnterReadLock();
+        return new ReadScope(_swap);
+    }
 
     public void Dispose()
     {
@@ -458,6 +550,8 @@ internal sealed unsafe class RocksStringStore : IStringStore
         {
             batch.Dispose();
         }
+
+        _swap.Dispose();
 
     }
 
@@ -521,5 +615,10 @@ internal sealed unsafe class RocksStringStore : IStringStore
         public void Accept(ReadOnlySpan<byte> value, long expireUnixMs)
         {
         }
+    }
+
+    private readonly ref struct ReadScope(ReaderWriterLockSlim swap)
+    {
+        public void Dispose() => swap.ExitReadLock();
     }
 }
