@@ -115,6 +115,19 @@ internal static class Repl
         }
     }
 
+    /// <summary>Awaits a task within the deadline; at the deadline the test fails with every node's state.</summary>
+    public static async Task WithinDeadlineAsync(Task task, string what, params NodeProcess[] nodes)
+    {
+        try
+        {
+            await task.WaitAsync(Deadline);
+        }
+        catch (TimeoutException)
+        {
+            throw new Xunit.Sdk.XunitException($"timed out after {Deadline.TotalSeconds:0} s waiting for: {what}\n" + await DescribeAsync(nodes));
+        }
+    }
+
     /// <summary>Waits until the slave has applied everything the master logged and both hold the same contents.</summary>
     public static async Task WaitCaughtUpAsync(NodeProcess master, NodeProcess slave)
     {

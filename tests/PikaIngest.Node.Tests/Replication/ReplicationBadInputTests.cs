@@ -133,7 +133,7 @@ public sealed class ReplicationBadInputTests : IDisposable
         var digest = await SeedAsync(node);
 
         Assert.Equal("+OK", await Repl.CallAsync(node, "SLAVEOF", "127.0.0.1", Repl.Text(fake.Port)));
-        await fake.ClosedAfterItem.WaitAsync(Repl.Deadline);
+        await Repl.WithinDeadlineAsync(fake.ClosedAfterItem, "the slave closes the connection after the corrupt item", node);
 
         var error = "";
         await Repl.WaitForAsync(

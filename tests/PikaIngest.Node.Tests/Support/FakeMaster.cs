@@ -5,7 +5,7 @@ using System.Text;
 namespace PikaIngest.Node.Tests.Support;
 
 /// <summary>
-/// A hostile master for bad-input tests: accepts a slave's connections, answers <c>+OK</c> to AUTH and REPLCONF,
+/// A hostile master for bad-input tests: accepts a slave's connections, answers <c>+OK</c> to AUTH and REPLCONF (<c>+PONG</c> to PING),
 /// and answers PIKA_SYNC with <c>*2[$CONTINUE,$run-id]</c> followed by one <c>ITEM</c> frame carrying the item
 /// bytes it was given (corrupt ones, in the tests). It then reads until the slave closes the connection.
 /// </summary>
@@ -108,7 +108,11 @@ public sealed class FakeMaster : IAsyncDisposable
                     sentItem = true;
                     Interlocked.Increment(ref _itemsSent);
                 }
-                else if (name is "AUTH" or "REPLCONF" or "PING")
+                else if (name == "PING")
+                {
+                    await stream.WriteAsync("+PONG\r\n"u8.ToArray(), _stop.Token);
+                }
+                else if (name is "AUTH" or "REPLCONF")
                 {
                     await stream.WriteAsync("+OK\r\n"u8.ToArray(), _stop.Token);
                 }
