@@ -24,12 +24,12 @@ public sealed class FakeMasterTests
             var frame = await slave.ReadReplyAsync();
             Assert.StartsWith("*3[$ITEM,", frame, StringComparison.Ordinal);
             Assert.EndsWith(",$0:1000]", frame, StringComparison.Ordinal);
-            Assert.Equal(1, fake.ItemsSent);
             Assert.False(fake.ClosedAfterItem.IsCompleted);
         }
 
         await fake.ClosedAfterItem.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(["AUTH secret", "REPLCONF listening-port 7000", "PIKA_SYNC ? 0 0"], fake.Commands);
+        Assert.Equal(1, fake.ItemsSent);
     }
 
     [Fact]
