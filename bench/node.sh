@@ -17,7 +17,7 @@ node="dotnet src/PikaIngest.Node/bin/Release/net10.0/pika-node.dll"
 cli=src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest
 work=$(mktemp -d /tmp/pika-node-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -33,6 +33,12 @@ internal sealed record NodeOptions
     /// <summary>Binlog files a master keeps beyond what connected slaves still read.</summary>
     public int BinlogKeepFiles { get; init; } = 10;
 
+    /// <summary>Binlog bytes kept (0: no limit), counted from the newest file, beyond what connected slaves read.</summary>
+    public long BinlogKeepBytes { get; init; }
+
+    /// <summary>How long binlog files are kept (zero: no limit), beyond what connected slaves read.</summary>
+    public TimeSpan BinlogKeepAge { get; init; }
+
     /// <summary>Binlog files kept at most, even if a slave still needs older ones (it will full-sync).</summary>
     public int BinlogMaxFiles { get; init; } = 1000;
 

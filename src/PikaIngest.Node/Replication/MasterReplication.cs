@@ -24,6 +24,9 @@ internal sealed class ReplicaLink(string ip, int listeningPort)
 
     public ulong AckedLogicId { get; set; }
 
+    /// <summary>Bytes sent on this link (full sync included): what replication costs the network.</summary>
+    public long BytesSent;
+
     public BinlogPosition Acked
     {
         get => new((uint)Interlocked.Read(ref _ackedFile), (ulong)Interlocked.Read(ref _ackedOffset));
@@ -79,7 +82,7 @@ internal sealed class MasterReplication
         for (var i = 0; i < replicas.Count; i++)
         {
             var r = replicas[i];
-            info.Append(CultureInfo.InvariantCulture, $"slave{i}:ip={r.Ip},port={r.ListeningPort},state={r.State},position={r.Acked},lag_items={(last >= r.AckedLogicId ? last - r.AckedLogicId : 0)}\r\n");
+            info.Append(CultureInfo.InvariantCulture, $"slave{i}:ip={r.Ip},port={r.ListeningPort},state={r.State},position={r.Acked},lag_items={(last >= r.AckedLogicId ? last - r.AckedLogicId : 0)},sent_bytes={Interlocked.Read(ref r.BytesSent)}\r\n");
         }
 
         info.Append("master_run_id:").Append(RunId).Append("\r\n")
@@ -146,6 +149,12 @@ internal sealed class MasterReplication
         }
     }
 
+    private static Task SendAsync(Socket socket, RespWriter writer, ReplicaLink link, CancellationToken cancellation)
+    {
+        Interlocked.Add(ref link.BytesSent, writer.Length);
+        return ReplicationProtocol.SendAsync(socket, writer, cancellation);
+    }
+
     private bool IsReadable(BinlogPosition position, out string? problem)
     {
         problem = null;
@@ -194,14 +203,14 @@ internal sealed class MasterReplication
                 link.Sending = reader.Position;
                 if (writer.Length >= 256 << 10)
                 {
-                    await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+                    await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
                     lastSent = DateTime.UtcNow;
                 }
             }
 
             if (writer.Length > 0)
             {
-                await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+                await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
                 lastSent = DateTime.UtcNow;
             }
 
@@ -215,7 +224,7 @@ internal sealed class MasterReplication
             if (DateTime.UtcNow - lastSent >= TimeSpan.FromSeconds(1))
             {
                 ReplicationProtocol.WriteFrame(writer, "PING", _node.Gate.Position.ToString(), _node.Gate.LastLogicId.ToString(CultureInfo.InvariantCulture));
-                await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+                await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
                 lastSent = DateTime.UtcNow;
             }
         }
@@ -274,7 +283,7 @@ internal sealed class MasterReplication
                 .ToList();
             ReplicationProtocol.WriteFrame(writer, "FULLSYNC", RunId, position.FileNum.ToString(CultureInfo.InvariantCulture),
                 position.Offset.ToString(CultureInfo.InvariantCulture), logicId.ToString(CultureInfo.InvariantCulture), files.Count.ToString(CultureInfo.InvariantCulture));
-            await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+            await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
             var chunk = new byte[ReplicationProtocol.ChunkBytes];
             foreach (var relative in files)
             {
@@ -290,7 +299,7 @@ internal sealed class MasterReplication
                         writer.WriteBulk(relative);
                         writer.WriteBulkInteger(offset);
                         writer.WriteBulk(chunk.AsSpan(0, read));
-                        await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+                        await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
                         offset += read;
                     }
                     while (offset < stream.Length);
@@ -298,7 +307,7 @@ internal sealed class MasterReplication
             }
 
             ReplicationProtocol.WriteFrame(writer, "FULLSYNC_END");
-            await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
+            await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
             link.AckedLogicId = logicId;
             link.Acked = position;
             _node.Log($"replication: full sync of {files.Count} files sent to {link.Ip}:{link.ListeningPort}, continuing from {position}");
@@ -314,8 +323,10 @@ internal sealed class MasterReplication
     }
 
     /// <summary>
-    /// Deletes binlog files no connected slave still reads and beyond the newest <c>--binlog-keep-files</c>;
-    /// past <c>--binlog-max-files</c> it deletes regardless, and a slave left behind full-syncs when it asks.
+    /// Deletes old binlog files: those beyond the newest <c>--binlog-keep-files</c>, beyond
+    /// <c>--binlog-keep-bytes</c> counted from the newest, or older than <c>--binlog-keep-seconds</c> — unless a
+    /// connected slave still reads them. Past <c>--binlog-max-files</c> it deletes regardless, and a slave left
+    /// behind full-syncs when it next asks.
     /// </summary>
     public int Purge()
     {
@@ -326,7 +337,22 @@ internal sealed class MasterReplication
         }
 
         var current = files[^1];
-        var keepFrom = current >= (uint)_node.Options.BinlogKeepFiles ? current - (uint)_node.Options.BinlogKeepFiles + 1 : 0;
+        var options = _node.Options;
+        var keepFrom = current >= (uint)options.BinlogKeepFiles ? current - (uint)options.BinlogKeepFiles + 1 : 0;
+        long newer = 0;
+        var oldest = _node.Clock.GetUtcNow() - options.BinlogKeepAge;
+        for (var i = files.Count - 2; i >= 0; i--)
+        {
+            var file = new FileInfo(BinlogFiles.DataPath(_node.Gate.BinlogFolder, files[i]));
+            newer += file.Exists ? file.Length : 0;
+            if ((options.BinlogKeepBytes > 0 && newer > options.BinlogKeepBytes)
+                || (options.BinlogKeepAge > TimeSpan.Zero && file.Exists && file.LastWriteTimeUtc < oldest.UtcDateTime))
+            {
+                keepFrom = Math.Max(keepFrom, files[i] + 1);
+                break;
+            }
+        }
+
         foreach (var replica in Replicas)
         {
             keepFrom = Math.Min(keepFrom, replica.Sending.FileNum);

@@ -82,6 +82,11 @@ internal sealed class SlaveReplication
 
     public MasterPosition Applied => _applied;
 
+    /// <summary>Files and bytes of the full sync being received (for INFO while it runs).</summary>
+    public (int Files, int Total, long Bytes) FullSyncProgress { get; private set; }
+
+    private DateTime _caughtUpAt = DateTime.UtcNow;
+
     public void Start() => _running = RunAsync();
 
     public async Task StopAsync()
@@ -103,6 +108,9 @@ internal sealed class SlaveReplication
             .Append("slave_repl_offset:").Append(applied.LogicId).Append("\r\n")
             .Append("slave_position:").Append(applied.Position.ToString()).Append("\r\n")
             .Append("slave_lag_items:").Append(MasterLogicId > applied.LogicId ? MasterLogicId - applied.LogicId : 0).Append("\r\n")
+            .Append("slave_lag_seconds:").Append(MasterLogicId > applied.LogicId ? (long)(DateTime.UtcNow - _caughtUpAt).TotalSeconds : 0).Append("\r\n")
+            .Append("full_sync_files:").Append(FullSyncProgress.Files).Append('/').Append(FullSyncProgress.Total).Append("\r\n")
+            .Append("full_sync_bytes:").Append(FullSyncProgress.Bytes).Append("\r\n")
             .Append("full_syncs:").Append(FullSyncs).Append("\r\n")
             .Append("ingest_replay_batch:").Append(ReplayBatch).Append("\r\n")
             .Append("ingest_replay_attempts:").Append(ReplayAttempts).Append("\r\n")
@@ -250,12 +258,20 @@ internal sealed class SlaveReplication
                 await ApplyAsync(item, cancellation).ConfigureAwait(false);
                 _applied = _applied with { FileNum = next.FileNum, Offset = next.Offset, LogicId = item.LogicId };
                 MasterLogicId = Math.Max(MasterLogicId, item.LogicId);
+                if (MasterLogicId <= item.LogicId)
+                {
+                    _caughtUpAt = DateTime.UtcNow;
+                }
             }
             else if (kind == "PING" && frames.Arguments.Count >= 2)
             {
                 if (frames.Arguments.Count >= 3 && ulong.TryParse(frames.Arg(2), NumberStyles.None, CultureInfo.InvariantCulture, out var logicId))
                 {
                     MasterLogicId = logicId;
+                    if (logicId <= _applied.LogicId)
+                    {
+                        _caughtUpAt = DateTime.UtcNow;
+                    }
                 }
             }
             else
@@ -338,6 +354,7 @@ internal sealed class SlaveReplication
 
         Directory.CreateDirectory(incoming);
         var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+        FullSyncProgress = (0, fileCount, 0);
         try
         {
             while (true)
@@ -378,7 +395,9 @@ internal sealed class SlaveReplication
                     throw new InvalidDataException($"full sync chunk of {relative} at {at}, expected {file.Position}");
                 }
 
-                await file.WriteAsync(frames.Arg(3).ToArray(), cancellation).ConfigureAwait(false);
+                var bytes = frames.Arg(3).ToArray();
+                await file.WriteAsync(bytes, cancellation).ConfigureAwait(false);
+                FullSyncProgress = (files.Count, fileCount, FullSyncProgress.Bytes + bytes.Length);
             }
 
             if (files.Count != fileCount)
