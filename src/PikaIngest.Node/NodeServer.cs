@@ -113,6 +113,7 @@ internal sealed class NodeServer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_node.Stopping).ConfigureAwait(false))
             {
+                _node.Replication.Master.ExpireCheckpoints();
                 var purged = _node.Replication.Master.Purge();
                 if (purged > 0)
                 {

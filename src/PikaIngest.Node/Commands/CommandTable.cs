@@ -89,7 +89,7 @@ internal static class CommandTable
         new("slaveof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
         new("replicaof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
         new("replconf", -2, CommandFlags.None, ReplicationCommands.ReplConf),
-        new("pika_sync", 4, CommandFlags.None, ReplicationCommands.PikaSync),
+        new("pika_sync", -4, CommandFlags.None, ReplicationCommands.PikaSync),
 
         new("ingest_s3", 3, CommandFlags.Write, IngestCommands.IngestS3),
     ];

@@ -54,7 +54,10 @@ internal static class ReplicationCommands
         return null;
     }
 
-    /// <summary>PIKA_SYNC run-id filenum offset: the connection becomes a replication link (README, "Replication").</summary>
+    /// <summary>
+    /// PIKA_SYNC run-id filenum offset [RESUME checkpoint-id (path size)…]: the connection becomes a replication
+    /// link (README, "Replication"); RESUME lists what an interrupted full sync already delivered.
+    /// </summary>
     public static Task? PikaSync(ref CommandContext context)
     {
         if (!uint.TryParse(context.Arg(2), NumberStyles.None, CultureInfo.InvariantCulture, out var fileNum)
@@ -65,11 +68,37 @@ internal static class ReplicationCommands
             return null;
         }
 
+        FullSyncResume? resume = null;
+        if (context.Count > 4)
+        {
+            if (!context.ArgIs(4, "RESUME"u8) || context.Count % 2 != 0)
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                context.Session.CloseAfterReply = true;
+                return null;
+            }
+
+            var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var i = 6; i + 1 < context.Count; i += 2)
+            {
+                if (!long.TryParse(context.Arg(i + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+                {
+                    context.Reply.WriteError(RespErrors.NotAnInteger);
+                    context.Session.CloseAfterReply = true;
+                    return null;
+                }
+
+                sizes[Encoding.UTF8.GetString(context.Arg(i))] = size;
+            }
+
+            resume = new FullSyncResume(Encoding.UTF8.GetString(context.Arg(5)), sizes);
+        }
+
         var runId = Encoding.UTF8.GetString(context.Arg(1));
         var node = context.Node;
         var listeningPort = context.Session.ReplicaListeningPort;
         context.Session.Handoff = (socket, leftover, stopping) =>
-            node.Replication.Master.ServeAsync(socket, leftover, runId, new Binlog.BinlogPosition(fileNum, offset), listeningPort, stopping);
+            node.Replication.Master.ServeAsync(socket, leftover, runId, new Binlog.BinlogPosition(fileNum, offset), resume, listeningPort, stopping);
         return null;
     }
 }

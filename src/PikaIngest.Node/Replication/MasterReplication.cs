@@ -10,6 +10,9 @@ using PikaIngest.Node.Resp;
 
 namespace PikaIngest.Node.Replication;
 
+/// <summary>What an interrupted full sync delivered: the checkpoint it came from and each file's received size.</summary>
+internal sealed record FullSyncResume(string CheckpointId, IReadOnlyDictionary<string, long> Sizes);
+
 /// <summary>A slave connected to this master, as INFO and ROLE show it.</summary>
 internal sealed class ReplicaLink(string ip, int listeningPort)
 {
@@ -92,7 +95,7 @@ internal sealed class MasterReplication
     }
 
     /// <summary>Serves one slave on a connection handed over by its session, until either side closes it.</summary>
-    public async Task ServeAsync(Socket socket, ReadOnlyMemory<byte> leftover, string runId, BinlogPosition requested, int listeningPort, CancellationToken stopping)
+    public async Task ServeAsync(Socket socket, ReadOnlyMemory<byte> leftover, string runId, BinlogPosition requested, FullSyncResume? resume, int listeningPort, CancellationToken stopping)
     {
         var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "?";
         var link = new ReplicaLink(remote, listeningPort);
@@ -129,7 +132,7 @@ internal sealed class MasterReplication
 
                 link.State = "full_sync";
                 _node.Log($"replication: full sync for slave {remote}:{listeningPort} (asked for {runId} {requested}{(problem is null ? "" : ": " + problem)})");
-                start = await FullSyncAsync(socket, writer, link, stopping).ConfigureAwait(false);
+                start = await FullSyncAsync(socket, writer, link, resume, stopping).ConfigureAwait(false);
             }
 
             link.State = "online";
@@ -257,40 +260,40 @@ internal sealed class MasterReplication
         }
     }
 
+    private string CheckpointsFolder => Path.Combine(_node.Options.DataFolder, "replication", "checkpoints");
+
     /// <summary>
     /// Sends a consistent copy: under the write gate the binlog position is taken and every instance checkpointed
-    /// (RocksDB hard-links its files, so this is quick); the files are then streamed with no lock held.
+    /// (RocksDB hard-links its files, so this is quick); the files are then streamed with no lock held. The
+    /// checkpoint is kept for <see cref="CheckpointLifetime"/>, so a slave whose link broke half-way resumes it:
+    /// each file continues from the size the slave already has.
     /// </summary>
-    private async Task<BinlogPosition> FullSyncAsync(Socket socket, RespWriter writer, ReplicaLink link, CancellationToken cancellation)
+    private async Task<BinlogPosition> FullSyncAsync(Socket socket, RespWriter writer, ReplicaLink link, FullSyncResume? resume, CancellationToken cancellation)
     {
-        var folder = Path.Combine(_node.Options.DataFolder, "replication", "checkpoints", Guid.NewGuid().ToString("N"));
-        try
+        var (id, position, logicId) = resume is not null && TryLoadCheckpoint(resume.CheckpointId) is { } kept
+            ? kept
+            : CreateCheckpoint();
+        var folder = Path.Combine(CheckpointsFolder, id);
+        var resumed = resume?.CheckpointId == id;
         {
-            BinlogPosition position;
-            ulong logicId;
-            using (_node.Gate.Enter())
-            {
-                _node.Gate.Publish();
-                position = _node.Gate.Position;
-                logicId = _node.Gate.LastLogicId;
-                _node.Store.Checkpoint(Path.Combine(folder, "db0"));
-                _node.Applied.CopyTo(Path.Combine(folder, "ingest", "applied.jsonl"));
-            }
 
             var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
                 .Order(StringComparer.Ordinal)
                 .ToList();
             ReplicationProtocol.WriteFrame(writer, "FULLSYNC", RunId, position.FileNum.ToString(CultureInfo.InvariantCulture),
-                position.Offset.ToString(CultureInfo.InvariantCulture), logicId.ToString(CultureInfo.InvariantCulture), files.Count.ToString(CultureInfo.InvariantCulture));
+                position.Offset.ToString(CultureInfo.InvariantCulture), logicId.ToString(CultureInfo.InvariantCulture), files.Count.ToString(CultureInfo.InvariantCulture), id);
             await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
             var chunk = new byte[ReplicationProtocol.ChunkBytes];
+            long skipped = 0;
             foreach (var relative in files)
             {
                 var stream = new FileStream(Path.Combine(folder, relative), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
                 await using (stream.ConfigureAwait(false))
                 {
-                    long offset = 0;
+                    var offset = resumed && resume!.Sizes.TryGetValue(relative, out var have) && have >= 0 && have <= stream.Length ? have : 0;
+                    skipped += offset;
+                    stream.Position = offset;
                     do
                     {
                         var read = await stream.ReadAtLeastAsync(chunk, chunk.Length, throwOnEndOfStream: false, cancellation).ConfigureAwait(false);
@@ -310,14 +313,63 @@ internal sealed class MasterReplication
             await SendAsync(socket, writer, link, cancellation).ConfigureAwait(false);
             link.AckedLogicId = logicId;
             link.Acked = position;
-            _node.Log($"replication: full sync of {files.Count} files sent to {link.Ip}:{link.ListeningPort}, continuing from {position}");
+            _node.Log($"replication: full sync of {files.Count} files ({(resumed ? $"resumed, {skipped} bytes already there" : "from the start")}) sent to {link.Ip}:{link.ListeningPort}, continuing from {position}");
             return position;
         }
-        finally
+    }
+
+    private static readonly TimeSpan CheckpointLifetime = TimeSpan.FromMinutes(10);
+
+    private (string Id, BinlogPosition Position, ulong LogicId) CreateCheckpoint()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var folder = Path.Combine(CheckpointsFolder, id);
+        using (_node.Gate.Enter())
         {
-            if (Directory.Exists(folder))
+            _node.Gate.Publish();
+            var position = _node.Gate.Position;
+            var logicId = _node.Gate.LastLogicId;
+            _node.Store.Checkpoint(Path.Combine(folder, "db0"));
+            _node.Applied.CopyTo(Path.Combine(folder, "ingest", "applied.jsonl"));
+            AtomicFile.Write(folder + ".position", Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{position.FileNum} {position.Offset} {logicId}")));
+            return (id, position, logicId);
+        }
+    }
+
+    private (string Id, BinlogPosition Position, ulong LogicId)? TryLoadCheckpoint(string id)
+    {
+        var folder = Path.Combine(CheckpointsFolder, id);
+        if (id.Length != 32 || !id.All(char.IsAsciiHexDigitLower) || !Directory.Exists(folder) || !File.Exists(folder + ".position"))
+        {
+            return null;
+        }
+
+        var parts = File.ReadAllText(folder + ".position").Split(' ');
+        return parts.Length == 3 && uint.TryParse(parts[0], CultureInfo.InvariantCulture, out var file)
+            && ulong.TryParse(parts[1], CultureInfo.InvariantCulture, out var offset) && ulong.TryParse(parts[2], CultureInfo.InvariantCulture, out var logicId)
+            ? (id, new BinlogPosition(file, offset), logicId)
+            : null;
+    }
+
+    /// <summary>Removes checkpoints kept for resuming once they are older than <see cref="CheckpointLifetime"/>.</summary>
+    public void ExpireCheckpoints()
+    {
+        if (!Directory.Exists(CheckpointsFolder))
+        {
+            return;
+        }
+
+        foreach (var marker in Directory.GetFiles(CheckpointsFolder, "*.position"))
+        {
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(marker) > CheckpointLifetime)
             {
-                Directory.Delete(folder, recursive: true);
+                var folder = marker[..^".position".Length];
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+
+                File.Delete(marker);
             }
         }
     }

@@ -181,7 +181,7 @@ internal sealed class SlaveReplication
 
             await ExpectOkAsync(socket, writer, frames, cancellation, "REPLCONF", "listening-port", _node.Port.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
             var from = _applied;
-            ReplicationProtocol.WriteFrame(writer, "PIKA_SYNC", from.RunId, from.FileNum.ToString(CultureInfo.InvariantCulture), from.Offset.ToString(CultureInfo.InvariantCulture));
+            ReplicationProtocol.WriteFrame(writer, ["PIKA_SYNC", from.RunId, from.FileNum.ToString(CultureInfo.InvariantCulture), from.Offset.ToString(CultureInfo.InvariantCulture), .. ResumeArguments()]);
             await ReplicationProtocol.SendAsync(socket, writer, cancellation).ConfigureAwait(false);
             if (!await frames.ReadAsync(cancellation).ConfigureAwait(false))
             {
@@ -193,7 +193,7 @@ internal sealed class SlaveReplication
             {
                 _node.Log($"replication: continuing from {from.Position} of master {frames.ArgString(1)}");
             }
-            else if (kind == "FULLSYNC" && frames.Arguments.Count == 6)
+            else if (kind == "FULLSYNC" && frames.Arguments.Count == 7)
             {
                 await ReceiveFullSyncAsync(frames, cancellation).ConfigureAwait(false);
             }
@@ -346,13 +346,20 @@ internal sealed class SlaveReplication
             throw new InvalidDataException("bad FULLSYNC frame from the master");
         }
 
-        var incoming = Path.Combine(_node.Options.DataFolder, "replication", "incoming");
-        if (Directory.Exists(incoming))
+        var checkpointId = frames.ArgString(6);
+        var incoming = IncomingFolder;
+        var resuming = File.Exists(ResumeMarker) && File.ReadAllText(ResumeMarker) == checkpointId;
+        if (!resuming)
         {
-            Directory.Delete(incoming, recursive: true);
+            if (Directory.Exists(incoming))
+            {
+                Directory.Delete(incoming, recursive: true);
+            }
+
+            Directory.CreateDirectory(incoming);
+            File.WriteAllText(ResumeMarker, checkpointId);
         }
 
-        Directory.CreateDirectory(incoming);
         var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
         FullSyncProgress = (0, fileCount, 0);
         try
@@ -384,9 +391,11 @@ internal sealed class SlaveReplication
 
                 if (!files.TryGetValue(relative, out var file))
                 {
+                    // Resuming, a file continues from what arrived before the link broke (the master sends from there).
                     var path = Path.Combine(incoming, relative);
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                    file = new FileStream(path, resuming ? FileMode.OpenOrCreate : FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                    file.Seek(0, SeekOrigin.End);
                     files[relative] = file;
                 }
 
@@ -422,12 +431,31 @@ internal sealed class SlaveReplication
         // leads to another full sync, never to increments applied on top of half-replaced data.
         _applied = MasterPosition.None;
         Save(force: true);
+        File.Delete(ResumeMarker);
         _node.InstallFullSync(incoming);
         _applied = new MasterPosition(MasterPosition.CurrentVersion, runId, fileNum, offset, logicId);
         MasterLogicId = Math.Max(MasterLogicId, logicId);
         Save(force: true);
         FullSyncs++;
         _node.Log($"replication: full sync installed; continuing from {fileNum}:{offset} of master {runId}");
+    }
+
+    private string IncomingFolder => Path.Combine(_node.Options.DataFolder, "replication", "incoming");
+
+    /// <summary>Names the master checkpoint the files in <see cref="IncomingFolder"/> come from, while a full sync is unfinished.</summary>
+    private string ResumeMarker => Path.Combine(_node.Options.DataFolder, "replication", "incoming.checkpoint");
+
+    /// <summary><c>RESUME id (path size)…</c> when an unfinished full sync left files behind; else nothing.</summary>
+    private string[] ResumeArguments()
+    {
+        if (_applied.RunId != MasterPosition.None.RunId || !File.Exists(ResumeMarker) || !Directory.Exists(IncomingFolder))
+        {
+            return [];
+        }
+
+        var have = Directory.EnumerateFiles(IncomingFolder, "*", SearchOption.AllDirectories)
+            .SelectMany(f => new[] { Path.GetRelativePath(IncomingFolder, f).Replace('\\', '/'), new FileInfo(f).Length.ToString(CultureInfo.InvariantCulture) });
+        return ["RESUME", File.ReadAllText(ResumeMarker), .. have];
     }
 
     private void Save(bool force)

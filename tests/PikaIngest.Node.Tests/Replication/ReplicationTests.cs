@@ -307,6 +307,33 @@ public sealed class ReplicationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_sync_cut_half_way_resumes_from_the_bytes_already_received()
+    {
+        var (manifest, _) = await BuildAsync("big", Shards("big", 4, 20_000, 20_000, valueBytes: 200));
+        await using var master = await StartMasterAsync();
+        await Repl.IngestAsync(master, manifest);
+        await using var proxy = TcpProxy.Start(master.Port);
+        proxy.Delay = TimeSpan.FromMilliseconds(20);
+        await using var slave = await StartSlaveAsync(proxy.Port);
+
+        // Cut the link once the slave holds part of the copy, then let it reconnect at full speed.
+        await Repl.WaitForAsync("part of the full sync to arrive", async () =>
+        {
+            var info = await Repl.InfoAsync(slave);
+            return info.TryGetValue("full_sync_bytes", out var bytes) && long.Parse(bytes, System.Globalization.CultureInfo.InvariantCulture) > 2_000_000;
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20), master, slave);
+        var received = Repl.Number(await Repl.InfoAsync(slave), "full_sync_bytes");
+        proxy.CutAll();
+        proxy.Delay = TimeSpan.Zero;
+
+        await Repl.WaitCaughtUpAsync(master, slave);
+        Assert.Equal(1, Repl.Number(await Repl.InfoAsync(slave), "full_syncs"));
+        var resumed = System.Text.RegularExpressions.Regex.Match(master.Log, @"resumed, (\d+) bytes already there");
+        Assert.True(resumed.Success, "the master did not resume the full sync:\n" + Repl.Tail(master));
+        Assert.True(long.Parse(resumed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= received, $"resumed from {resumed.Groups[1].Value} bytes; {received} had arrived before the cut");
+    }
+
+    [Fact]
     public async Task A_link_cut_and_delayed_by_a_proxy_during_writes_and_an_ingest_still_ends_equal()
     {
         var (manifest, _) = await BuildAsync("b1", Shards("b1", 3, 1000, 700));
