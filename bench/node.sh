@@ -10,18 +10,10 @@ cd "$(dirname "$0")/.."
 requests=${1:-1000000}
 rounds=${2:-3}
 size=${3:-1G}
-scripts/install-deps.sh >/dev/null
-dotnet build src/PikaIngest.Node -c Release -v quiet -nologo >/dev/null
-dotnet build src/PikaIngest.Cli -c Release -v quiet -nologo >/dev/null
-node="dotnet src/PikaIngest.Node/bin/Release/net10.0/pika-node.dll"
-cli=src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest
 work=$(mktemp -d /tmp/pika-node-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/lib.sh
+build_release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 did not answer" >&2; return 1; }
 start_node() { # data-dir port [flags]
   local data=$1 port=$2; shift 2
   $node --port "$port" --data "$data" "$@" >"$data.log" 2>&1 & pids+=($!)

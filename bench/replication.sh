@@ -7,17 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1G}
-scripts/install-deps.sh >/dev/null
-dotnet build src/PikaIngest.Node -c Release -v quiet -nologo >/dev/null
-dotnet build src/PikaIngest.Cli -c Release -v quiet -nologo >/dev/null
-node="dotnet src/PikaIngest.Node/bin/Release/net10.0/pika-node.dll"
-cli=src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest
 work=$(mktemp -d /tmp/pika-repl-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 did not answer" >&2; return 1; }
+. bench/lib.sh
+build_release
 info() { redis-cli -p "$1" INFO replication | tr -d '\r' | awk -F: -v k="$2" '$1==k {print substr($0, length(k)+2)}'; }
 now() { date +%s.%N; }
 store="$work/store"

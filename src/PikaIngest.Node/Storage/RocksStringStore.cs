@@ -341,15 +341,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var examined = 0;
         while (instance < _databases.Length)
         {
-            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
-            if (from is null)
-            {
-                iterator.SeekToFirst();
-            }
-            else
-            {
-                iterator.Seek(from);
-            }
+            using var iterator = IterateFrom(instance, from);
 
             for (; iterator.Valid(); iterator.Next())
             {
@@ -373,6 +365,22 @@ internal sealed unsafe class RocksStringStore : IStringStore
         }
 
         return new ScanPage(0, keys);
+    }
+
+    /// <summary>An iterator over one instance, at <paramref name="from"/> (an encoded key) or at its first key.</summary>
+    private Iterator IterateFrom(int instance, byte[]? from)
+    {
+        var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+        if (from is null)
+        {
+            iterator.SeekToFirst();
+        }
+        else
+        {
+            iterator.Seek(from);
+        }
+
+        return iterator;
     }
 
     public long CountKeys(long nowMs)
@@ -424,15 +432,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var budget = max * 16;
         while (instance < _databases.Length)
         {
-            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
-            if (from is null)
-            {
-                iterator.SeekToFirst();
-            }
-            else
-            {
-                iterator.Seek(from);
-            }
+            using var iterator = IterateFrom(instance, from);
 
             for (; iterator.Valid(); iterator.Next())
             {
