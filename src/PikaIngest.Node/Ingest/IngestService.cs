@@ -144,7 +144,7 @@ internal sealed partial class IngestService : IDisposable
     /// <summary>Stages, verifies and ingests a plan; a slave replaying INGEST_SST calls this with the record's plan.</summary>
     public async Task ApplyAsync(IngestPlan plan, IObjectStore store, CancellationToken cancellation)
     {
-        Stats.Started(plan.BatchId);
+        Stats.Started(plan.BatchId, plan.Files.Count);
         var staging = Path.Combine(_settings.StagingFolder, $"{plan.BatchId}-{Guid.NewGuid():N}");
         try
         {
@@ -182,12 +182,14 @@ internal sealed partial class IngestService : IDisposable
             var file = plan.Files[i];
             if (store is LocalFolderStore folder && TryHardLink(folder.PathOf(file.Key), paths[i]))
             {
+                Stats.Staged();
                 return;
             }
 
             try
             {
                 await store.DownloadAsync(file.Key, paths[i], token).ConfigureAwait(false);
+                Stats.Staged();
             }
             catch (ObjectNotFoundException)
             {

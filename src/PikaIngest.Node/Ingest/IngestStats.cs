@@ -17,12 +17,37 @@ internal sealed class IngestStats
     private TimeSpan _lastIngest;
     private string _lastError = "";
     private string _current = "";
+    private int _staged;
+    private int _stagedOf;
 
-    public void Started(string batchId)
+    public void Started(string batchId, int files)
     {
         lock (_lock)
         {
             _current = batchId;
+            _staged = 0;
+            _stagedOf = files;
+        }
+    }
+
+    /// <summary>One more file of the current batch is downloaded (or linked) into staging.</summary>
+    public void Staged()
+    {
+        lock (_lock)
+        {
+            _staged++;
+        }
+    }
+
+    /// <summary>"staged/total" files of the batch being ingested, "" when none is.</summary>
+    public string Progress
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current.Length == 0 ? "" : $"{_staged}/{_stagedOf}";
+            }
         }
     }
 
@@ -67,6 +92,7 @@ internal sealed class IngestStats
                 .Append("ingest_files:").Append(_files).Append("\r\n")
                 .Append("ingest_bytes:").Append(_bytes).Append("\r\n")
                 .Append("ingest_current_batch:").Append(_current).Append("\r\n")
+                .Append("ingest_current_files_staged:").Append(_current.Length == 0 ? "" : $"{_staged}/{_stagedOf}").Append("\r\n")
                 .Append("ingest_last_batch:").Append(_lastBatch).Append("\r\n")
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")

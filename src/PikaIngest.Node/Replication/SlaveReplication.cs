@@ -114,6 +114,7 @@ internal sealed class SlaveReplication
             .Append("full_syncs:").Append(FullSyncs).Append("\r\n")
             .Append("ingest_replay_batch:").Append(ReplayBatch).Append("\r\n")
             .Append("ingest_replay_attempts:").Append(ReplayAttempts).Append("\r\n")
+            .Append("ingest_replay_files_staged:").Append(ReplayBatch.Length == 0 ? "" : _node.Ingest.Stats.Progress).Append("\r\n")
             .Append("ingest_replay_last_error:").Append(OneLine(ReplayError)).Append("\r\n");
     }
 
