@@ -90,6 +90,21 @@ public sealed class IngestTests
     }
 
     [Fact]
+    public async Task The_manifest_functions_client_sends_the_ingest_and_writes_nothing_else()
+    {
+        await using var node = await InProcessNode.StartAsync();
+        var manifest = await BuildAsync(node, "b1");
+        await using (var client = new Core.Pipeline.RedisIngestClient($"127.0.0.1:{node.Port}", null, TimeSpan.FromSeconds(30)))
+        {
+            Assert.Equal("OK", await client.IngestAsync(Bucket, manifest));
+        }
+
+        Assert.Equal(1UL, node.Node.Gate.LastLogicId);
+        using var raw = await node.RawAsync();
+        Assert.Equal($":{TestBatch.Expected(Shards).Count}", await raw.CallAsync("DBSIZE"));
+    }
+
+    [Fact]
     public async Task A_repeated_manifest_is_acknowledged_without_a_second_ingest_even_after_a_restart()
     {
         await using var node = await InProcessNode.StartAsync();

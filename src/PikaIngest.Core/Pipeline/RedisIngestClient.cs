@@ -5,11 +5,13 @@ namespace PikaIngest.Core.Pipeline;
 /// <summary>
 /// INGEST_S3 over one shared StackExchange.Redis connection. Pika is not Redis: the connection
 /// is configured to skip the discovery commands (INFO, CONFIG, CLUSTER, CLIENT, ECHO, pub/sub) that
-/// a Pika-compatible node may not implement, so only AUTH, PING and INGEST_S3 are sent.
+/// a Pika-compatible node may not implement, and SET, which the client would otherwise use to probe
+/// whether the node is writable (a stray key with a short expiry in the user's data and binlog), so only
+/// AUTH, PING and INGEST_S3 are sent.
 /// </summary>
 public sealed class RedisIngestClient : IIngestClient, IAsyncDisposable
 {
-    private static readonly HashSet<string> Unavailable = ["INFO", "CONFIG", "CLUSTER", "SENTINEL", "CLIENT", "ECHO", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE", "TRACKING", "HELLO"];
+    private static readonly HashSet<string> Unavailable = ["SET", "INFO", "CONFIG", "CLUSTER", "SENTINEL", "CLIENT", "ECHO", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE", "TRACKING", "HELLO"];
 
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private readonly string _endpoint;
