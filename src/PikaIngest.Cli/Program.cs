@@ -10,5 +10,6 @@ var root = new RootCommand("pika-ingest: bulk-load data into Pika through SST fi
     InvokeCommand.Create(),
     WatchCommand.Create(),
     RespCommand.Create(),
+    VerifyCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
 using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Storage;

@@ -60,7 +60,7 @@ internal interface IStringStore : IDisposable
 
     long CountKeys(long nowMs);
 
-    /// <summary>The logical digest of all live keys (see <see cref="LogicalDigest"/>).</summary>
+    /// <summary>The logical digest of all live keys (see <see cref="Core.Formats.LogicalDigest"/>).</summary>
     string Digest(long nowMs);
 
     /// <summary>Up to <paramref name="max"/> keys past their expiry, continuing from <paramref name="resume"/> (null: from the start).</summary>

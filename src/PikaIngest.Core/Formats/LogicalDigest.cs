@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace PikaIngest.Node.Storage;
+namespace PikaIngest.Core.Formats;
 
 /// <summary>
 /// DEBUG DIGEST (FORMATS.md §8): for every live key, h = SHA-256(u32le key length ‖ key ‖
@@ -14,7 +14,7 @@ namespace PikaIngest.Node.Storage;
 /// counts or physical layouts agree; unlike XOR, a key stored twice does not cancel out.
 /// Creation times are not part of it: they record when a node wrote a key, not what it holds.
 /// </remarks>
-internal sealed class LogicalDigest
+public sealed class LogicalDigest
 {
     private readonly ulong[] _sum = new ulong[4];
     private byte[] _scratch = new byte[256];

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace PikaIngest.Cli.Tests;
+
+/// <summary><c>pika-ingest verify</c> as a real process against a real pika-node that ingested a converted batch.</summary>
+public sealed partial class VerifyCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private Process? _node;
+
+    public void Dispose()
+    {
+        if (_node is { HasExited: false })
+        {
+            _node.Kill(entireProcessTree: true);
+            _node.WaitForExit();
+        }
+
+        _node?.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public void Verify_passes_on_the_node_that_ingested_the_batch_and_names_what_differs_after_a_stray_write()
+    {
+        var store = _temp["store"];
+        Assert.Equal(0, ProcessRunner.PikaIngest("mock", "--out", Path.Combine(store, "local"), "--batch", "b", "--size", "2M", "--max-file-size", "512K", "--dup-ratio", "0.2", "--expire-ratio", "0.1").ExitCode);
+        Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", Path.Combine(store, "local")).ExitCode);
+        var port = StartNode(store);
+        var lastDone = Directory.GetFiles(Path.Combine(store, "local", "state", "b", "done")).Order(StringComparer.Ordinal).Last();
+        var eventFile = Path.Combine(_temp.Path, "event.json");
+        File.WriteAllText(eventFile, "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"local\"},\"object\":{\"key\":\"state/b/done/" + Path.GetFileName(lastDone) + "\",\"size\":1}}}]}");
+        var invoke = ProcessRunner.PikaIngest("invoke", "manifest", "--event", eventFile, "--store", "file://" + store, "--pika", $"127.0.0.1:{port}");
+        Assert.True(invoke.ExitCode == 0, invoke.ToString());
+
+        var ok = ProcessRunner.PikaIngest("verify", "--source", Path.Combine(store, "local"), "--node", $"127.0.0.1:{port}", "--sample", "200");
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Contains($"127.0.0.1:{port}: ok", ok.Stdout, StringComparison.Ordinal);
+
+        var cli = ProcessRunner.Run(ProcessRunner.RequireTool("redis-cli"), ["-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "SET", "stray", "write"]);
+        Assert.Equal(0, cli.ExitCode);
+        var differs = ProcessRunner.PikaIngest("verify", "--source", Path.Combine(store, "local"), "--node", $"127.0.0.1:{port}");
+        Assert.Equal(1, differs.ExitCode);
+        Assert.Matches(@"holds [\d,]+ keys; expected [\d,]+", differs.Stdout);
+        Assert.Contains("digest ", differs.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_against_a_node_that_is_down_is_a_one_line_error()
+    {
+        Assert.Equal(0, ProcessRunner.PikaIngest("mock", "--out", _temp["local"], "--batch", "b", "--size", "256K").ExitCode);
+        var result = ProcessRunner.PikaIngest("verify", "--source", _temp["local"], "--node", "127.0.0.1:1");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("error: 127.0.0.1:1: cannot connect", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private int StartNode(string store)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "pika-node.dll"), "--port", "0", "--data", _temp["data"], "--object-store", "file://" + store })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _node = Process.Start(start)!;
+        _node.ErrorDataReceived += (_, _) => { };
+        _node.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = _node.StandardOutput.ReadLine() ?? throw new InvalidOperationException("pika-node exited before it was ready");
+            if (ReadyLine().Match(line) is { Success: true } match)
+            {
+                // Keep draining the log so the node never blocks on a full pipe.
+                var output = _node.StandardOutput;
+                _ = Task.Run(() =>
+                {
+                    while (output.ReadLine() is not null)
+                    {
+                    }
+                });
+                return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new TimeoutException("pika-node did not start");
+    }
+
+    [GeneratedRegex(@"listening on [^ ]*:(\d+),")]
+    private static partial Regex ReadyLine();
+}
