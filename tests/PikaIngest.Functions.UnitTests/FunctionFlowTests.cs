@@ -135,6 +135,21 @@ public sealed class FunctionFlowTests
         Assert.Equal(sstTimes, Directory.GetFiles(flow.PathOf("sst/" + flow.Batch)).Select(File.GetLastWriteTimeUtc).ToList());
     }
 
+    [Fact]
+    public async Task Duplicate_shard_events_handled_at_once_convert_once_and_the_record_matches_the_stored_files()
+    {
+        await using var flow = new FlowFixture(shards: 1);
+        var shardEvent = FlowFixture.EventFor(ObjectLayout.Shard(flow.Batch, 1));
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Invoke(flow.Sst.HandleAsync, shardEvent))));
+
+        var outcomes = replies.Select(r => r[0].GetProperty("outcome").GetString()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["alreadyDone", "alreadyDone", "alreadyDone", "converted"], outcomes);
+        var done = LayoutJson.Deserialize<DoneRecord>(File.ReadAllBytes(flow.PathOf(ObjectLayout.Done(flow.Batch, 1))), "done");
+        Assert.All(done.Files, f => Assert.Equal(f.Sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(flow.PathOf(f.Key))))));
+        Assert.False(File.Exists(flow.PathOf(ObjectLayout.Lease(flow.Batch, 1))), "the lease must be released");
+    }
+
     [Theory]
     [InlineData("missing-descriptor", "batch descriptor incoming/b1/_batch.json is missing")]
     [InlineData("beyond-descriptor", "shard 4 is beyond the 3 shards the batch descriptor declares")]

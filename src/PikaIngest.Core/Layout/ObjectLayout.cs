@@ -29,6 +29,12 @@ public static partial class ObjectLayout
 
     public static string Done(string batch, int seq) => $"{StatePrefix}{batch}/done/{Seq(seq)}.json";
 
+    /// <summary>
+    /// Held while a shard is being converted, so a duplicate event waits instead of converting again and
+    /// overwriting SSTs that another invocation's completion record describes (.lock: no trigger fires on it).
+    /// </summary>
+    public static string Lease(string batch, int seq) => $"{StatePrefix}{batch}/lease/{Seq(seq)}.lock";
+
     public static string Failed(string batch, int seq) => $"{StatePrefix}{batch}/failed/{Seq(seq)}.json";
 
     public static string Manifest(string batch) => $"{ManifestsPrefix}{batch}.json";

@@ -22,6 +22,11 @@ public sealed record SstStageOptions
 
     /// <summary>Largest descriptor or record read back from the store.</summary>
     public int MaxRecordBytes { get; init; } = 1 << 20;
+
+    /// <summary>A conversion lease older than this is taken over (its holder died): longer than any conversion runs.</summary>
+    public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
+    public TimeSpan LeasePollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 }
 
 public enum SstOutcome
@@ -86,6 +91,17 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
             return await FailAsync(store, batch, seq, source, problem, null, cancellation).ConfigureAwait(false);
         }
 
+        // SST bytes differ between two conversions of the same shard (RocksDB embeds unique ids), so two
+        // invocations racing on a duplicate event must not both upload: one converts, the other waits for it.
+        var lease = ObjectLayout.Lease(batch, seq);
+        await AcquireLeaseAsync(store, lease, created.Key, cancellation).ConfigureAwait(false);
+        if (await ReadRecordAsync<DoneRecord>(store, doneKey, cancellation).ConfigureAwait(false) is { } finished && finished.Source.ETag == head.ETag && head.ETag is not null)
+        {
+            await store.DeleteAsync(lease, cancellation).ConfigureAwait(false);
+            log($"{store.Location}/{created.Key}: converted meanwhile by another invocation ({doneKey}); skipping");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, doneKey);
+        }
+
         var work = Path.Combine(options.WorkDirectory, $"pika-sst-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
         try
@@ -143,6 +159,38 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
         finally
         {
             Directory.Delete(work, recursive: true);
+            await store.DeleteAsync(lease, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes the shard's lease, waiting while another invocation holds it; a lease older than the longest conversion is taken over.</summary>
+    private async Task AcquireLeaseAsync(IObjectStore store, string lease, string shardKey, CancellationToken cancellation)
+    {
+        var waited = false;
+        while (true)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var content = System.Text.Encoding.UTF8.GetBytes(now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (await store.CreateIfAbsentAsync(lease, content, cancellation).ConfigureAwait(false) == CreateOutcome.Created)
+            {
+                return;
+            }
+
+            var held = await store.HeadAsync(lease, cancellation).ConfigureAwait(false);
+            if (held is not null && now - held.LastModified > options.LeaseTimeout)
+            {
+                log($"{store.Location}/{shardKey}: taking over the lease {lease} held since {held.LastModified:O}");
+                await store.PutBytesAsync(lease, content, cancellation).ConfigureAwait(false);
+                return;
+            }
+
+            if (!waited)
+            {
+                log($"{store.Location}/{shardKey}: another invocation is converting this shard; waiting for it");
+                waited = true;
+            }
+
+            await Task.Delay(options.LeasePollInterval, cancellation).ConfigureAwait(false);
         }
     }
 
