@@ -241,7 +241,6 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
 
-        _wrote |= (spec.Flags & CommandFlags.Write) != 0;
         var batchable = (spec.Flags & CommandFlags.Batchable) != 0;
         if (_inBatch && !batchable)
         {
@@ -252,6 +251,9 @@ internal sealed class ClientSession : IValueSink, IDisposable
             _node.Gate.EnterBatch();
             _inBatch = true;
         }
+
+        // After the batch decision: ending a batch publishes what it wrote, not this command's write.
+        _wrote |= (spec.Flags & CommandFlags.Write) != 0;
 
         var context = new CommandContext(frame, _arguments, this, _node);
         try
@@ -308,6 +310,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         if (_inBatch)
         {
             _inBatch = false;
+            _wrote = false;
             _node.Gate.ExitBatch();
         }
     }

@@ -129,9 +129,13 @@ internal sealed class WriteGate : IDisposable
 
     private void PublishLocked()
     {
-        _binlog.Publish();
+        var published = _binlog.Publish();
         _store.PublishWrites();
-        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        if (published)
+        {
+            // Only new items wake the replication senders; a publish with nothing new costs no allocation.
+            Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
     }
 
     public BinlogPosition AppendIngest(IngestSstRecord record)

@@ -221,13 +221,16 @@ internal sealed class BinlogWriter : IDisposable
         return before;
     }
 
-    /// <summary>Hands the appended items to the OS in one write; from then on readers see them and the next sync makes them durable.</summary>
-    public void Publish()
+    /// <summary>
+    /// Hands the appended items to the OS in one write; from then on readers see them and the next sync makes them
+    /// durable. False when there was nothing to publish.
+    /// </summary>
+    public bool Publish()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_pendingLength == 0)
         {
-            return;
+            return false;
         }
 
         var start = _offset - _pendingLength;
@@ -261,6 +264,8 @@ internal sealed class BinlogWriter : IDisposable
             _writtenLogicId = _lastLogicId;
             _dirty = true;
         }
+
+        return true;
     }
 
     /// <summary>Publishes, fsyncs the data and rewrites the manifest now, whatever the policy.</summary>

@@ -42,7 +42,7 @@ internal static class KeyCommands
         var found = 0;
         for (var i = 1; i < context.Count; i++)
         {
-            if (context.Node.Store.Read(context.Arg(i), context.NowMs, out _) == StoreStatus.Ok)
+            if (context.Node.Store.Exists(context.Arg(i), context.NowMs) == StoreStatus.Ok)
             {
                 found++;
             }
@@ -229,7 +229,7 @@ internal static class KeyCommands
 
     public static Task? Type(ref CommandContext context)
     {
-        context.Reply.WriteSimpleString(context.Node.Store.Read(context.Arg(1), context.NowMs, out _) == StoreStatus.Ok ? "string"u8 : "none"u8);
+        context.Reply.WriteSimpleString(context.Node.Store.Exists(context.Arg(1), context.NowMs) == StoreStatus.Ok ? "string"u8 : "none"u8);
         return null;
     }
 

@@ -32,7 +32,7 @@ internal static class ServerCommands
                     info.Append("\r\n");
                 }
 
-                WriteSection(context.Node, context.Session, section, info);
+                WriteSection(context.Node, section, info);
             }
         }
 
@@ -40,7 +40,7 @@ internal static class ServerCommands
         return null;
     }
 
-    private static void WriteSection(NodeContext node, ClientSession session, string section, StringBuilder info)
+    private static void WriteSection(NodeContext node, string section, StringBuilder info)
     {
         var inv = CultureInfo.InvariantCulture;
         switch (section)
@@ -86,7 +86,6 @@ internal static class ServerCommands
                 throw new UnreachableException(section);
         }
 
-        _ = session;
     }
 
     public static Task? Config(ref CommandContext context)

@@ -46,7 +46,7 @@ internal sealed class IngestStats
         {
             lock (_lock)
             {
-                return _current.Length == 0 ? "" : $"{_staged}/{_stagedOf}";
+                return StagedLocked();
             }
         }
     }
@@ -63,6 +63,8 @@ internal sealed class IngestStats
             _current = "";
         }
     }
+
+    private string StagedLocked() => _current.Length == 0 ? "" : $"{_staged}/{_stagedOf}";
 
     public void Repeated()
     {
@@ -92,7 +94,7 @@ internal sealed class IngestStats
                 .Append("ingest_files:").Append(_files).Append("\r\n")
                 .Append("ingest_bytes:").Append(_bytes).Append("\r\n")
                 .Append("ingest_current_batch:").Append(_current).Append("\r\n")
-                .Append("ingest_current_files_staged:").Append(_current.Length == 0 ? "" : $"{_staged}/{_stagedOf}").Append("\r\n")
+                .Append("ingest_current_files_staged:").Append(StagedLocked()).Append("\r\n")
                 .Append("ingest_last_batch:").Append(_lastBatch).Append("\r\n")
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")

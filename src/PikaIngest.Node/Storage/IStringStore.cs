@@ -33,6 +33,9 @@ internal interface IStringStore : IDisposable
 
     StoreStatus Read(ReadOnlySpan<byte> key, long nowMs, out StoredString value);
 
+    /// <summary>Whether a live key exists, without copying its value.</summary>
+    StoreStatus Exists(ReadOnlySpan<byte> key, long nowMs);
+
     /// <summary>Writes a key; between <see cref="StartBatching"/> and <see cref="StopBatching"/> it is held in a batch instead.</summary>
     void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs);
 

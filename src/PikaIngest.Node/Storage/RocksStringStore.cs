@@ -301,7 +301,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         return status;
     }
 
-    private StoreStatus Exists(ReadOnlySpan<byte> key, long nowMs) => Get(key, nowMs, NullSink.Instance);
+    public StoreStatus Exists(ReadOnlySpan<byte> key, long nowMs) => Get(key, nowMs, NullSink.Instance);
 
     private void RemoveEncoded(ReadOnlySpan<byte> key)
     {
