@@ -5,10 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
-dotnet test IngestFunctions.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee /tmp/pika-ingest-test.log
-# One closing line over all test projects, in the plain form CI reads.
+log="${TMPDIR:-/tmp}/pika-ingest-test.log"
+status=0
+dotnet test IngestFunctions.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# One closing block over all test projects, in the plain form CI reads. Projects finish in any
+# order and CI may keep only the tail of the output, so the failures are repeated here.
 # Per-project summaries look like "Total tests: 314" followed by "     Passed: 314" (and Failed/Skipped).
-count() { { grep -E "^ +$1: [0-9]+\$" /tmp/pika-ingest-test.log || true; } | awk '{s+=$2} END {print s+0}'; }
+count() { { grep -E "^ +$1: [0-9]+\$" "$log" || true; } | awk '{s+=$2} END {print s+0}'; }
 passed=$(count Passed) failed=$(count Failed) skipped=$(count Skipped)
-echo "tests: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+  echo "---- failures (from $log) ----"
+  grep -E -A 12 "^ +Failed [A-Za-z]" "$log" | head -200 || true
+  grep -E "error [A-Z]+[0-9]+|Test Run Aborted|The active test run was aborted|exited with error" "$log" | head -40 || true
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped (dotnet test exit $status)"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
