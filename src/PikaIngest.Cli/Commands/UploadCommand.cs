@@ -21,7 +21,7 @@ internal static class UploadCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Uploads at once", DefaultValueFactory = _ => 4 };
         var command = new Command("upload", "Upload a local batch to a bucket in object-layout order; resumable") { from, to, concurrency };
         command.SetAction((result, cancellation) => CliErrors.RunAsync(() =>
-            RunAsync(result.GetValue(from)!, ObjectStores.OpenLocation(result.GetValue(to)!), Math.Max(1, result.GetValue(concurrency)), cancellation)));
+            UploadAsync(result.GetValue(from)!, ObjectStores.OpenLocation(result.GetValue(to)!), Math.Max(1, result.GetValue(concurrency)), cancellation)));
         return command;
     }
 
@@ -60,7 +60,7 @@ internal static class UploadCommand
         ];
     }
 
-    private static async Task<int> RunAsync(string from, IObjectStore target, int concurrency, CancellationToken cancellation)
+    public static async Task<int> UploadAsync(string from, IObjectStore target, int concurrency, CancellationToken cancellation)
     {
         var stages = Plan(from);
         var total = stages.Sum(s => s.Sum(f => new FileInfo(f.Path).Length));

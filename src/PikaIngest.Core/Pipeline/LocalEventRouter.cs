@@ -23,6 +23,9 @@ public sealed record LocalEventRouterOptions
     public bool Shuffle { get; init; }
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>Deliver events of this batch only (a bucket may hold other batches that are none of this run's business).</summary>
+    public string? OnlyBatch { get; init; }
 }
 
 /// <summary>
@@ -49,9 +52,10 @@ public sealed class LocalEventRouter(
     /// <summary>Delivers events for objects that are new since the last poll; returns how many objects were new.</summary>
     public async Task<int> PollOnceAsync(CancellationToken cancellation = default)
     {
-        var shards = await NewObjectsAsync(ObjectLayout.IncomingPrefix, ObjectLayout.ShardSuffix, cancellation).ConfigureAwait(false);
+        var batchFolder = options.OnlyBatch is { } batch ? batch + "/" : "";
+        var shards = await NewObjectsAsync(ObjectLayout.IncomingPrefix + batchFolder, ObjectLayout.ShardSuffix, cancellation).ConfigureAwait(false);
         await DeliverAsync(shards, sstHandler, cancellation).ConfigureAwait(false);
-        var states = await NewObjectsAsync(ObjectLayout.StatePrefix, ".json", cancellation).ConfigureAwait(false);
+        var states = await NewObjectsAsync(ObjectLayout.StatePrefix + batchFolder, ".json", cancellation).ConfigureAwait(false);
         await DeliverAsync(states, manifestHandler, cancellation).ConfigureAwait(false);
         return shards.Count + states.Count;
     }
