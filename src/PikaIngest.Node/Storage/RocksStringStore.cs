@@ -148,8 +148,20 @@ internal sealed unsafe class RocksStringStore : IStringStore
         Directory.Delete(retired, recursive: true);
     }
 
+    /// <summary>
+    /// Compactions run at the lowest CPU priority (RocksDB's LowerThreadPoolCPUPriority, nice 19 on Linux): an ingest
+    /// leaves a batch's overlapping files in L0 and the compaction that follows rewrites them all, which must not take
+    /// the cores from clients, replication or a verification reading the data meanwhile. Flushes keep normal priority.
+    /// </summary>
+    private static readonly Lazy<bool> CompactionPriorityLowered = new(() =>
+    {
+        Native.Instance.rocksdb_env_lower_thread_pool_cpu_priority(Native.Instance.rocksdb_create_default_env());
+        return true;
+    });
+
     private static DbOptions CreateOptions()
     {
+        _ = CompactionPriorityLowered.Value;
         var options = new DbOptions();
         // The WAL is written to the OS once per batch of commands (PublishWrites), not once per write:
         // a pipeline of SETs costs one system call, not one per key.
