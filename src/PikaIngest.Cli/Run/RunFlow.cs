@@ -20,10 +20,14 @@ namespace PikaIngest.Cli.Run;
 internal sealed class RunFlow(RunOptions options)
 {
     private const string LocalBucket = "local";
+
+    /// <summary>Exit code after Ctrl-C, as shells report a SIGINT death.</summary>
+    private const int Interrupted = 130;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
     private readonly List<NodeChild> _children = [];
     private readonly Stopwatch _total = Stopwatch.StartNew();
     private string _work = "";
+    private IReadOnlyList<string> _shardSources = [];
 
     public async Task<int> RunAsync(CancellationToken cancellation)
     {
@@ -31,29 +35,42 @@ internal sealed class RunFlow(RunOptions options)
         deadline.CancelAfter(options.Timeout);
         var token = deadline.Token;
         _work = Path.GetFullPath(options.Work ?? Path.Combine(Path.GetTempPath(), "pika-ingest-run-" + Guid.NewGuid().ToString("N")[..8]));
+        // The folder is removed at the end: never take one that holds anything already.
+        if (Directory.Exists(_work) && Directory.EnumerateFileSystemEntries(_work).Any())
+        {
+            throw new IOException($"--work {_work} is not empty: give a new or empty folder (the run removes it when done)");
+        }
+
         Directory.CreateDirectory(_work);
         Say($"work folder {_work}");
-        var succeeded = false;
+        var outcome = "failed";
         try
         {
             var exit = await RunStagesAsync(token).ConfigureAwait(false);
-            succeeded = exit == CliErrors.Ok;
+            outcome = exit == CliErrors.Ok ? "succeeded" : "failed";
             return exit;
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            throw new TimeoutException($"the run did not finish within {options.Timeout} (--timeout)");
+            outcome = "interrupted";
+            Console.Error.WriteLine("interrupted: stopping the nodes this run started");
+            return Interrupted;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the run did not finish within {options.Timeout.TotalSeconds:0} s (--timeout)");
         }
         finally
         {
             await StopChildrenAsync().ConfigureAwait(false);
-            if (succeeded && !options.Keep)
+            // A failed run keeps its logs and data for a look; a finished or interrupted one cleans up unless told otherwise.
+            if (options.Keep || (outcome == "failed" && Directory.EnumerateFileSystemEntries(_work).Any()))
             {
-                Directory.Delete(_work, recursive: true);
+                Say($"run {outcome}; kept {_work} (shards, store, node data and logs)");
             }
             else
             {
-                Say($"kept {_work} (shards, store, node data and logs)");
+                Directory.Delete(_work, recursive: true);
             }
         }
     }
@@ -201,7 +218,8 @@ internal sealed class RunFlow(RunOptions options)
         var started = Stopwatch.StartNew();
         if (options.Source is { } source)
         {
-            var descriptor = SourceBatch.Place(source, root, options.Instances, MockCommand.NewBatchId(created));
+            var (descriptor, sources) = SourceBatch.Place(source, root, options.Instances, MockCommand.NewBatchId(created));
+            _shardSources = sources;
             dataBytes = Directory.EnumerateFiles(Path.Combine(root, "incoming", descriptor.BatchId), "*" + ObjectLayout.ShardSuffix).Sum(f => new FileInfo(f).Length);
             table = new StageTable(dataBytes);
             table.AddData("shards", started.Elapsed, $"{descriptor.Shards} shards of {source}, batch {descriptor.BatchId}");
@@ -272,6 +290,7 @@ internal sealed class RunFlow(RunOptions options)
             await router.RunAsync(
                 async t =>
                 {
+                    ThrowIfAChildDied();
                     result = await ReadResultAsync(store, batch.BatchId, t).ConfigureAwait(false);
                     return result is not null || router.DeadLetters.Count > 0;
                 },
@@ -304,7 +323,7 @@ internal sealed class RunFlow(RunOptions options)
         {
             var shards = result.FailedShards ?? [];
             return new PipelineOutcome(finished, TimeSpan.Zero, TimeSpan.Zero, 0, 0, 0, 0,
-                $"{shards.Count} shard(s) failed: " + string.Join("; ", shards.Take(5).Select(s => $"shard {s.Shard}: {s.Reason}{(s.Line is { } line ? $" (line {line})" : "")}")));
+                $"{shards.Count} shard(s) failed: " + string.Join("; ", shards.Take(5).Select(s => $"shard {s.Shard}{SourceOf(s.Shard)}: {s.Reason}")));
         }
 
         var (files, bytes) = await SumAsync(store, ObjectLayout.SstFolder(batch.BatchId), token).ConfigureAwait(false);
@@ -342,11 +361,7 @@ internal sealed class RunFlow(RunOptions options)
                 reported = problem;
             }
 
-            if (_children.FirstOrDefault(c => !c.IsRunning) is { } dead)
-            {
-                throw new InvalidOperationException(dead.ExitDescription);
-            }
-
+            ThrowIfAChildDied();
             await Task.Delay(PollInterval, token).ConfigureAwait(false);
         }
     }
@@ -404,6 +419,16 @@ internal sealed class RunFlow(RunOptions options)
 
     private static string? Field(string info, string field) =>
         info.Split("\r\n").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))?[(field.Length + 1)..];
+
+    private string SourceOf(int shard) => shard >= 1 && shard <= _shardSources.Count ? $" (your {_shardSources[shard - 1]})" : "";
+
+    private void ThrowIfAChildDied()
+    {
+        if (_children.FirstOrDefault(c => !c.IsRunning) is { } dead)
+        {
+            throw new InvalidOperationException(dead.ExitDescription);
+        }
+    }
 
     private static (T Value, TimeSpan Elapsed) Timed<T>(Func<T> work)
     {

@@ -10,7 +10,8 @@ namespace PikaIngest.Cli.Run;
 /// </summary>
 internal static class SourceBatch
 {
-    public static BatchDescriptor Place(string source, string storeRoot, int instances, string newBatchId)
+    /// <summary>Returns the batch's descriptor and, for each shard in sequence order, the file it came from.</summary>
+    public static (BatchDescriptor Descriptor, IReadOnlyList<string> Sources) Place(string source, string storeRoot, int instances, string newBatchId)
     {
         if (!Directory.Exists(source))
         {
@@ -63,6 +64,6 @@ internal static class SourceBatch
             File.Move(target + ".tmp", target);
         }
 
-        return descriptor;
+        return (descriptor, shards);
     }
 }
