@@ -1,22 +1,13 @@
-using System.Diagnostics;
-using System.Text.RegularExpressions;
-
 namespace PikaIngest.Cli.Tests;
 
 /// <summary><c>pika-ingest verify</c> as a real process against a real pika-node that ingested a converted batch.</summary>
-public sealed partial class VerifyCommandTests : IDisposable
+public sealed class VerifyCommandTests : IDisposable
 {
     private readonly TempFolder _temp = new();
-    private Process? _node;
+    private NodeProcess? _node;
 
     public void Dispose()
     {
-        if (_node is { HasExited: false })
-        {
-            _node.Kill(entireProcessTree: true);
-            _node.WaitForExit();
-        }
-
         _node?.Dispose();
         _temp.Dispose();
     }
@@ -27,7 +18,8 @@ public sealed partial class VerifyCommandTests : IDisposable
         var store = _temp["store"];
         Assert.Equal(0, ProcessRunner.PikaIngest("mock", "--out", Path.Combine(store, "local"), "--batch", "b", "--size", "2M", "--max-file-size", "512K", "--dup-ratio", "0.2", "--expire-ratio", "0.1").ExitCode);
         Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", Path.Combine(store, "local")).ExitCode);
-        var port = StartNode(store);
+        _node = NodeProcess.Start(_temp["data"], store);
+        var port = _node.Port;
         var lastDone = Directory.GetFiles(Path.Combine(store, "local", "state", "b", "done")).Order(StringComparer.Ordinal).Last();
         var eventFile = Path.Combine(_temp.Path, "event.json");
         File.WriteAllText(eventFile, "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"local\"},\"object\":{\"key\":\"state/b/done/" + Path.GetFileName(lastDone) + "\",\"size\":1}}}]}");
@@ -54,39 +46,4 @@ public sealed partial class VerifyCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("error: 127.0.0.1:1: cannot connect", result.Stderr, StringComparison.Ordinal);
     }
-
-    private int StartNode(string store)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "pika-node.dll"), "--port", "0", "--data", _temp["data"], "--object-store", "file://" + store })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _node = Process.Start(start)!;
-        _node.ErrorDataReceived += (_, _) => { };
-        _node.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            var line = _node.StandardOutput.ReadLine() ?? throw new InvalidOperationException("pika-node exited before it was ready");
-            if (ReadyLine().Match(line) is { Success: true } match)
-            {
-                // Keep draining the log so the node never blocks on a full pipe.
-                var output = _node.StandardOutput;
-                _ = Task.Run(() =>
-                {
-                    while (output.ReadLine() is not null)
-                    {
-                    }
-                });
-                return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new TimeoutException("pika-node did not start");
-    }
-
-    [GeneratedRegex(@"listening on [^ ]*:(\d+),")]
-    private static partial Regex ReadyLine();
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using PikaIngest.Core.Layout;
+using PikaIngest.Core.Mock;
 using PikaIngest.Core.Pipeline;
 
 namespace PikaIngest.Functions.UnitTests;
@@ -48,6 +49,21 @@ public sealed class FunctionFlowTests
         var again = await Invoke(flow.Manifest.HandleAsync, FlowFixture.EventFor(ObjectLayout.Done(flow.Batch, 1)));
         Assert.Equal("alreadyIngested", again[0].GetProperty("outcome").GetString());
         Assert.Equal(ingestsBefore, flow.Pika.Ingests.Count);
+    }
+
+    [Fact]
+    public async Task A_router_told_to_handle_one_batch_leaves_the_other_batches_of_the_bucket_alone()
+    {
+        await using var flow = new FlowFixture(shards: 2);
+        new MockGenerator(new MockOptions { TotalBytes = 100_000, OutputRoot = Path.Combine(flow.Root, FlowFixture.BucketName), BatchId = "other", Seed = 9 }).Run();
+        var router = flow.Router(new LocalEventRouterOptions { OnlyBatch = flow.Batch, RetryDelay = TimeSpan.FromMilliseconds(50) });
+
+        var result = await flow.RunUntilResultAsync(router);
+
+        Assert.Equal(BatchResult.Succeeded, result?.Status);
+        Assert.True(File.Exists(flow.PathOf(ObjectLayout.Done(flow.Batch, 2))));
+        Assert.False(Directory.Exists(flow.PathOf(ObjectLayout.SstFolder("other"))), "the other batch was converted");
+        Assert.All(flow.Pika.Ingests, ingest => Assert.Equal(ObjectLayout.Manifest(flow.Batch), ingest[2]));
     }
 
     [Fact]
