@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: generate a small mock batch, convert it to Pika-format
-# SST files, and summarize what was produced. Everything lands under ./demo (the local
-# folder store). Extra arguments go to `pika-ingest mock` (e.g. --size 1G).
+# The main job on embedded defaults: `pika-ingest run` starts a master and a slave pika-node on free
+# ports, generates a 256 MiB mock batch into a local folder store, converts it with the SST function
+# and writes the manifest with the manifest function (both driven by emulated S3 events), ingests it
+# with INGEST_S3 on the master, waits for the slave's replay, verifies both nodes against the shards
+# and prints a stage table. Exit 0 only if verification passed. Extra arguments go to `pika-ingest run`
+# (e.g. --size 1G, --keep, --store s3://bucket --master host:port).
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet build src/PikaIngest.Cli -c Release -v quiet -nologo >/dev/null
-cli=src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest
-batch="demo-$(date -u +%Y%m%dT%H%M%SZ)"
-"$cli" mock --out demo --batch "$batch" --size 64M --max-file-size 16M "$@"
-"$cli" convert --in "demo/incoming/$batch"
-"$cli" inspect "demo/sst/$batch"
+exec src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest run "$@"
