@@ -21,12 +21,21 @@ public sealed partial class NodeProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static NodeProcess Start(string data, string store)
+    /// <summary>A node on a folder store (<paramref name="store"/> is its root).</summary>
+    public static NodeProcess Start(string data, string store) => Start(data, "file://" + store, new Dictionary<string, string>());
+
+    /// <summary>A node on any object store, with extra flags and environment (e.g. an S3 endpoint and its bucket).</summary>
+    public static NodeProcess Start(string data, string objectStore, IReadOnlyDictionary<string, string> environment, params string[] flags)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "pika-node.dll"), "--port", "0", "--data", data, "--object-store", "file://" + store })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "pika-node.dll"), "--port", "0", "--data", data, "--object-store", objectStore }.Concat(flags))
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start)!;

@@ -16,7 +16,7 @@ public static class ProcessRunner
 
     public static ProcessResult PikaIngest(params string[] args) => Run("dotnet", [CliPath, .. args]);
 
-    public static ProcessResult Run(string fileName, IEnumerable<string> args, string? workingDirectory = null)
+    public static ProcessResult Run(string fileName, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -32,6 +32,11 @@ public static class ProcessRunner
 
         // Plain progress lines, not a live terminal bar.
         start.Environment["CI"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {fileName}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

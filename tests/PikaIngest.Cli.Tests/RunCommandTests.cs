@@ -70,6 +70,20 @@ public sealed partial class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_unreachable_store_is_a_one_line_error_before_any_node_starts()
+    {
+        var work = _temp["work"];
+        var result = ProcessRunner.Run(
+            "dotnet", [ProcessRunner.CliPath, "run", "--store", "s3://no-such-endpoint", "--work", work],
+            environment: new Dictionary<string, string> { ["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:1", ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y", ["AWS_REGION"] = "us-east-1" });
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: store s3://no-such-endpoint cannot be reached: ", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotMatch(NodePid(), result.Stdout);
+        Assert.False(Directory.Exists(work));
+    }
+
+    [Fact]
     public void Run_against_an_existing_master_ingests_and_verifies_it()
     {
         var work = _temp["work"];
