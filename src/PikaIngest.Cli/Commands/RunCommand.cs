@@ -35,9 +35,9 @@ internal static class RunCommand
                 result.AddError("--slave needs --master: without it the run starts its own master and slave");
             }
 
-            if (result.GetValue(functions) == FunctionsMode.Deployed && result.GetValue(store) is null)
+            if (result.GetValue(functions) == FunctionsMode.Deployed && (result.GetValue(store) is null || result.GetValue(master) is null))
             {
-                result.AddError("--functions deployed needs --store s3://bucket: the bucket whose triggers run the functions");
+                result.AddError("--functions deployed needs --store s3://bucket (the bucket whose triggers run the functions) and --master host:port (the master the stack's PikaEndpoint names)");
             }
 
             if (result.GetValue(shards) is < 1)
