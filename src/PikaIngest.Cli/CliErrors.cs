@@ -36,8 +36,16 @@ internal static class CliErrors
         }
     }
 
+    /// <summary>Whether <paramref name="e"/> says an object store could not be reached or refused the request.</summary>
+    public static bool IsStoreFailure(Exception e) =>
+        e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException;
+
+    /// <summary>A store failure as one line naming the store.</summary>
+    public static IOException StoreUnreachable(string location, Exception e) => new($"store {location} cannot be reached: {e.Message}", e);
+
     private static bool IsExpected(Exception e) =>
         e is ShardFormatException or FormatException or IOException or UnauthorizedAccessException
             or InvalidDataException or JsonException or ArgumentException or OperationCanceledException
-            or ObjectNotFoundException or IngestFailedException or InvalidOperationException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException;
+            or ObjectNotFoundException or IngestFailedException or InvalidOperationException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException
+            or HttpRequestException or TimeoutException;
 }

@@ -39,6 +39,18 @@ public sealed class VerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public void Verify_with_an_unreachable_store_is_a_one_line_error_naming_it()
+    {
+        var result = ProcessRunner.Run(
+            "dotnet", [ProcessRunner.CliPath, "verify", "--source", "s3://no-such-endpoint", "--node", "127.0.0.1:1"],
+            environment: new Dictionary<string, string> { ["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:1", ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y", ["AWS_REGION"] = "us-east-1" });
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: store s3://no-such-endpoint cannot be reached: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Verify_against_a_node_that_is_down_is_a_one_line_error()
     {
         Assert.Equal(0, ProcessRunner.PikaIngest("mock", "--out", _temp["local"], "--batch", "b", "--size", "256K").ExitCode);

@@ -72,10 +72,22 @@ internal static class VerifyCommand
         var store = ObjectStores.OpenLocation(location);
         var folder = Path.Combine(Path.GetTempPath(), "pika-verify-" + Guid.NewGuid().ToString("N"));
         var any = false;
-        foreach (var item in store.ListAsync(ObjectLayout.IncomingPrefix).ToBlockingEnumerable())
+        try
         {
-            store.DownloadAsync(item.Key, Path.Combine(folder, item.Key)).GetAwaiter().GetResult();
-            any = true;
+            foreach (var item in store.ListAsync(ObjectLayout.IncomingPrefix).ToBlockingEnumerable())
+            {
+                store.DownloadAsync(item.Key, Path.Combine(folder, item.Key)).GetAwaiter().GetResult();
+                any = true;
+            }
+        }
+        catch (Exception e) when (CliErrors.IsStoreFailure(e))
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            throw CliErrors.StoreUnreachable(store.Location, e);
         }
 
         return any ? folder : throw new FileNotFoundException($"{location}: nothing under {ObjectLayout.IncomingPrefix}");

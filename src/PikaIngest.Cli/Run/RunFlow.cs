@@ -162,9 +162,9 @@ internal sealed class RunFlow(RunOptions options)
         {
             await store.ListAsync(ObjectLayout.ResultsPrefix, token).GetAsyncEnumerator(token).MoveNextAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (CliErrors.IsStoreFailure(e))
         {
-            throw new IOException($"store {store.Location} cannot be reached: {e.Message}", e);
+            throw CliErrors.StoreUnreachable(store.Location, e);
         }
     }
 
