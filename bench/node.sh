@@ -21,7 +21,8 @@ start_node() { # data-dir port [flags]
 }
 start_redis() { # dir port
   mkdir -p "$1"
-  (cd "$1" && redis-server --port "$2" --bind 127.0.0.1 --appendonly yes --appendfsync everysec --save '' >"$1.log" 2>&1) & pids+=($!)
+  # Started directly (not in a subshell), so the recorded pid is redis-server's own and cleanup stops it.
+  redis-server --port "$2" --bind 127.0.0.1 --dir "$1" --appendonly yes --appendfsync everysec --save '' >"$1.log" 2>&1 & pids+=($!)
   wait_port "$2"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -125,7 +125,7 @@ internal sealed class RunFlow(RunOptions options)
         var verifying = Stopwatch.StartNew();
         var failures = VerifyCommand.CheckNodes([.. slaves.Prepend(master)], options.Password, contents, options.Sample, wholeDatabase: fresh, line => Say("verify " + line));
 
-        table.Add("verify", verifying.Elapsed, null, (fresh ? $"{contents.Count:N0} keys: count, DEBUG DIGEST and " : "existing data: ") +
+        table.Add("verify", verifying.Elapsed, null, (fresh ? $"{contents.Count:N0} keys: DEBUG DIGEST and " : "existing data: ") +
             $"{Math.Min(options.Sample, contents.Count)} sampled values on {slaves.Count + 1} node(s); expected contents from the shards in {computing.TotalSeconds:0.00} s alongside");
         Console.WriteLine();
         Console.Write(table.Render(_total.Elapsed));
