@@ -103,7 +103,7 @@ internal sealed class RunFlow(RunOptions options)
             return CliErrors.PartialFailure;
         }
 
-        table.AddData("convert", pipeline.Convert, $"{batch.Shards} shards -> {pipeline.SstFiles} SST files, {Sizes.Format(pipeline.SstBytes)} ({options.Functions.ToString().ToLowerInvariant()} functions)");
+        table.AddData("convert", pipeline.Convert, $"{Shards(batch.Shards)} -> {pipeline.SstFiles} SST files, {Sizes.Format(pipeline.SstBytes)} ({options.Functions.ToString().ToLowerInvariant()} functions)");
         if (options.Functions == FunctionsMode.Local)
         {
             table.Add("manifest", pipeline.Manifest, null, $"last SST to INGEST_S3 sent: manifests/{batch.BatchId}.json");
@@ -222,7 +222,7 @@ internal sealed class RunFlow(RunOptions options)
             _shardSources = sources;
             dataBytes = Directory.EnumerateFiles(Path.Combine(root, "incoming", descriptor.BatchId), "*" + ObjectLayout.ShardSuffix).Sum(f => new FileInfo(f).Length);
             table = new StageTable(dataBytes);
-            table.AddData("shards", started.Elapsed, $"{descriptor.Shards} shards of {source}, batch {descriptor.BatchId}");
+            table.AddData("shards", started.Elapsed, $"{Shards(descriptor.Shards)} of {source}, batch {descriptor.BatchId}");
             return descriptor;
         }
 
@@ -241,7 +241,7 @@ internal sealed class RunFlow(RunOptions options)
         var result = ProgressView.Run("mock", mock.TotalBytes, report => generator.Run(report));
         dataBytes = result.Bytes;
         table = new StageTable(dataBytes);
-        table.AddData("mock", result.Elapsed, $"{result.Shards} shards, {Sizes.Format(result.Bytes)}, {result.Records:N0} records ({result.Duplicates:N0} duplicates, {result.WithExpire:N0} expiring), batch {mock.BatchId}");
+        table.AddData("mock", result.Elapsed, $"{Shards(result.Shards)}, {Sizes.Format(result.Bytes)}, {result.Records:N0} records ({result.Duplicates:N0} duplicates, {result.WithExpire:N0} expiring), batch {mock.BatchId}");
         return generator.Descriptor;
     }
 
@@ -436,6 +436,8 @@ internal sealed class RunFlow(RunOptions options)
         var value = work();
         return (value, stopwatch.Elapsed);
     }
+
+    private static string Shards(int count) => count == 1 ? "1 shard" : $"{count} shards";
 
     private void Say(string message) => Console.WriteLine($"{_total.Elapsed.TotalSeconds,7:0.00}s  {message}");
 
