@@ -179,6 +179,35 @@ public sealed class RocksStringStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_checkpoint_holds_published_writes_still_in_the_memtable_and_ingested_files_but_nothing_later()
+    {
+        var copy = _folder.Combine("copy");
+        string digest;
+        using (var store = RocksStringStore.Open(_folder.Combine("live"), 3))
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                store.Put(B($"k{i}"), B($"v{i}"), i % 5 == 0 ? Now + i : 0, Now);
+            }
+
+            store.IngestFiles(0, [WriteSst(_folder.Combine("f.sst"), [("ingested", "from an sst")])]);
+            store.Put(B("k7"), B("rewritten"), 0, Now);
+            store.PublishWrites();
+            digest = store.Digest(Now);
+
+            // The writes above were never flushed to an SST: the checkpoint must carry them in its WAL.
+            store.Checkpoint(Path.Combine(copy, "db0"));
+            store.Put(B("after"), B("not in the copy"), 0, Now);
+            store.PublishWrites();
+        }
+
+        using var restored = RocksStringStore.Open(copy, 3);
+        Assert.Equal(digest, restored.Digest(Now));
+        Assert.Equal("rewritten", Value(restored, "k7"));
+        Assert.Null(Value(restored, "after"));
+    }
+
+    [Fact]
     public void The_digest_depends_on_contents_not_on_layout_or_write_times()
     {
         string Digest(int instances, IEnumerable<(string Key, string Value, long Expire)> records, long createdAt)
