@@ -80,7 +80,7 @@ public sealed class ExpectedContentsTests
                 shards.Add(new LocalShard(path, "b", s + 1, null));
             }
 
-            var contents = ExpectedContents.FromShards(shards, sampleSize: 1000, seed: 7, Now, parallelism);
+            var contents = ExpectedContents.FromShards(shards, sampleSize: 1000, seed: 7, Now, parallelism, slices: 1 + (shardLines.Length % 3));
             var live = oracle.Where(o => o.Value.Expire == 0 || o.Value.Expire >= Now).ToList();
             var digest = new LogicalDigest();
             foreach (var (key, (value, expire)) in live)
@@ -115,10 +115,13 @@ public sealed class ExpectedContentsTests
         var first = ExpectedContents.FromShards(shards, sampleSize: 50, seed: 1, Now, parallelism: 2);
         var again = ExpectedContents.FromShards(shards, sampleSize: 50, seed: 1, Now, parallelism: 1);
         var other = ExpectedContents.FromShards(shards, sampleSize: 50, seed: 2, Now, parallelism: 2);
+        var sliced = ExpectedContents.FromShards(shards, sampleSize: 50, seed: 1, Now, parallelism: 2, slices: 4);
 
         Assert.Equal(50, first.Sample.Count);
         Assert.Equal(50, first.Sample.Select(s => Encoding.ASCII.GetString(s.Key)).Distinct().Count());
         Assert.Equal(first.Sample.Select(s => s.Key), again.Sample.Select(s => s.Key));
+        Assert.Equal(first.Sample.Select(s => s.Key), sliced.Sample.Select(s => s.Key));
+        Assert.Equal((first.Count, first.Digest, first.Records), (sliced.Count, sliced.Digest, sliced.Records));
         Assert.NotEqual(first.Sample.Select(s => Encoding.ASCII.GetString(s.Key)).Order(), other.Sample.Select(s => Encoding.ASCII.GetString(s.Key)).Order());
         foreach (var sampled in first.Sample)
         {
@@ -127,6 +130,14 @@ public sealed class ExpectedContentsTests
             Assert.Equal($"v{(n < 1000 ? 4000 + n : 2000 + n)}", Encoding.ASCII.GetString(sampled.Value));
         }
     }
+
+    [Theory]
+    [InlineData(1L << 30, 24L << 30, 1)]
+    [InlineData(10L << 30, 24L << 30, 2)]
+    [InlineData(100L << 30, 24L << 30, 20)]
+    [InlineData(1L << 30, 1L << 30, 5)]
+    public void Large_batches_are_read_in_enough_slices_to_fit_half_the_memory(long shardBytes, long available, int slices) =>
+        Assert.Equal(slices, ExpectedContents.SlicesFor(shardBytes, available));
 
     private static UInt128 Hash(byte[] bytes) => System.IO.Hashing.XxHash128.HashToUInt128(bytes);
 

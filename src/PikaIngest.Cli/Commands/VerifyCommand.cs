@@ -48,8 +48,9 @@ internal static class VerifyCommand
             }
 
             var inOrder = order.SelectMany(batch => shards.Where(s => s.BatchId == batch).OrderBy(s => s.Seq)).ToList();
-            described = $"{order.Count} batch(es) ({string.Join(", ", order)}), {inOrder.Count} shards";
-            return ExpectedContents.FromShards(inOrder, sample, seed, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.ProcessorCount);
+            var slices = ExpectedContents.SlicesFor(inOrder.Sum(s => new FileInfo(s.Path).Length), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+            described = $"{order.Count} batch(es) ({string.Join(", ", order)}), {inOrder.Count} shards" + (slices > 1 ? $", read in {slices} passes to fit in memory" : "");
+            return ExpectedContents.FromShards(inOrder, sample, seed, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.ProcessorCount, slices);
         }
         finally
         {

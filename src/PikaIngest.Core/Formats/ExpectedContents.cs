@@ -47,11 +47,16 @@ public sealed class ExpectedContents
     /// <summary>Records read, duplicates included.</summary>
     public long Records { get; }
 
-    /// <summary>Reads <paramref name="shards"/> in the given order (the caller orders batches, then shards by sequence).</summary>
-    public static ExpectedContents FromShards(IReadOnlyList<LocalShard> shards, int sampleSize, int seed, long nowMs, int parallelism)
+    /// <summary>
+    /// Reads <paramref name="shards"/> in the given order (the caller orders batches, then shards by sequence). With
+    /// <paramref name="slices"/> above 1 the keys are split by hash into that many slices, one pass over the shards
+    /// each: memory is divided by the slice count, reading multiplied by it. The digest is a sum, so the slices' digests add up.
+    /// </summary>
+    public static ExpectedContents FromShards(IReadOnlyList<LocalShard> shards, int sampleSize, int seed, long nowMs, int parallelism, int slices = 1)
     {
         ArgumentNullException.ThrowIfNull(shards);
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slices, 1);
         var partitions = new Partition[parallelism];
         for (var p = 0; p < partitions.Length; p++)
         {
@@ -59,55 +64,34 @@ public sealed class ExpectedContents
         }
 
         var sampleSeed = (ulong)seed * 0x9E3779B97F4A7C15UL;
-        long records = 0;
-        foreach (var shard in shards)
-        {
-            foreach (var chunk in ShardReader.ReadChunks(shard.Path, shard.SourceKey, ChunkBytes, parallelism))
-            {
-                records += chunk.Count;
-                var hashes = new RecordHashes[chunk.Count];
-                var ranges = Math.Max(1, Math.Min(parallelism * 4, chunk.Count / 4096));
-                Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, range =>
-                {
-                    var scratch = new byte[256];
-                    for (var i = chunk.Count * range / ranges; i < chunk.Count * (range + 1) / ranges; i++)
-                    {
-                        var key = chunk.Key(i);
-                        var expire = chunk.Expire(i) * 1000;
-                        hashes[i] = new RecordHashes(
-                            XxHash128.HashToUInt128(key),
-                            LogicalDigest.Hash(key, chunk.Value(i), expire, ref scratch),
-                            XxHash3.HashToUInt64(key, (long)sampleSeed),
-                            expire);
-                    }
-                });
-
-                // Each partition owns the keys whose hash says so and applies them in input order: last write wins.
-                Parallel.For(0, partitions.Length, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, p =>
-                {
-                    var partition = partitions[p];
-                    for (var i = 0; i < hashes.Length; i++)
-                    {
-                        if ((int)((ulong)hashes[i].Key % (ulong)partitions.Length) == p)
-                        {
-                            partition.Apply(in hashes[i], chunk, i);
-                        }
-                    }
-                });
-            }
-        }
-
         var digest = new LogicalDigest();
+        long records = 0;
         long live = 0;
-        foreach (var partition in partitions)
+        for (var slice = 0; slice < slices; slice++)
         {
-            foreach (var entry in partition.Keys.Values)
+            foreach (var shard in shards)
             {
-                if (entry.ExpireUnixMs == 0 || entry.ExpireUnixMs >= nowMs)
+                foreach (var chunk in ShardReader.ReadChunks(shard.Path, shard.SourceKey, ChunkBytes, parallelism))
                 {
-                    digest.AddHash(entry.RecordHash);
-                    live++;
+                    records += slice == 0 ? chunk.Count : 0;
+                    Apply(chunk, partitions, slice, slices, sampleSeed, parallelism);
                 }
+            }
+
+            foreach (var partition in partitions)
+            {
+                foreach (var entry in partition.Keys.Values)
+                {
+                    if (entry.ExpireUnixMs == 0 || entry.ExpireUnixMs >= nowMs)
+                    {
+                        digest.AddHash(entry.RecordHash);
+                        live++;
+                    }
+                }
+
+                // The next slice holds other keys; the sample (small) carries over.
+                partition.Keys.Clear();
+                partition.Keys.TrimExcess();
             }
         }
 
@@ -115,8 +99,58 @@ public sealed class ExpectedContents
         return new ExpectedContents(live, digest.ToHex(), sample, records);
     }
 
+    /// <summary>
+    /// Slices that keep the key table within half of <paramref name="availableBytes"/>: about 110 bytes per key (table
+    /// entry, buckets and the slack of growth), and at most one key per 48 bytes of shard data (a short JSON line).
+    /// </summary>
+    public static int SlicesFor(long shardBytes, long availableBytes)
+    {
+        var tableBytes = shardBytes / 48 * 110;
+        return (int)Math.Clamp((tableBytes + (availableBytes / 2) - 1) / Math.Max(1, availableBytes / 2), 1, 1024);
+    }
+
+    /// <summary>Hashes the chunk's records of this slice on every core, then lets each partition apply its keys in input order.</summary>
+    private static void Apply(RecordStore chunk, Partition[] partitions, int slice, int slices, ulong sampleSeed, int parallelism)
+    {
+        var hashes = new RecordHashes[chunk.Count];
+        var ranges = Math.Max(1, Math.Min(parallelism * 4, chunk.Count / 4096));
+        Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, range =>
+        {
+            var scratch = new byte[256];
+            for (var i = chunk.Count * range / ranges; i < chunk.Count * (range + 1) / ranges; i++)
+            {
+                var key = chunk.Key(i);
+                var keyHash = XxHash128.HashToUInt128(key);
+                if (SliceOf(keyHash, slices) != slice)
+                {
+                    hashes[i] = new RecordHashes(keyHash, 0, 0, 0, InSlice: false);
+                    continue;
+                }
+
+                var expire = chunk.Expire(i) * 1000;
+                hashes[i] = new RecordHashes(keyHash, LogicalDigest.Hash(key, chunk.Value(i), expire, ref scratch), XxHash3.HashToUInt64(key, (long)sampleSeed), expire, InSlice: true);
+            }
+        });
+
+        // Each partition owns the keys whose hash says so and applies them in input order: last write wins.
+        Parallel.For(0, partitions.Length, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, p =>
+        {
+            var partition = partitions[p];
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                if (hashes[i].InSlice && (int)((ulong)hashes[i].Key % (ulong)partitions.Length) == p)
+                {
+                    partition.Apply(in hashes[i], chunk, i);
+                }
+            }
+        });
+    }
+
+    /// <summary>Slices take the hash's high half, partitions its low half, so the two splits are independent.</summary>
+    private static int SliceOf(UInt128 keyHash, int slices) => (int)((ulong)(keyHash >> 64) % (ulong)slices);
+
     [StructLayout(LayoutKind.Auto)]
-    private readonly record struct RecordHashes(UInt128 Key, UInt128 Record, ulong SampleRank, long ExpireUnixMs);
+    private readonly record struct RecordHashes(UInt128 Key, UInt128 Record, ulong SampleRank, long ExpireUnixMs, bool InSlice);
 
     [StructLayout(LayoutKind.Auto)]
     private readonly record struct FinalRecord(UInt128 RecordHash, long ExpireUnixMs);
