@@ -111,7 +111,7 @@ internal sealed class RunFlow(RunOptions options)
         }
         else
         {
-            table.AddData("manifest + ingest on master", pipeline.Manifest + pipeline.Ingest, $"last SST to result recorded, INGEST_S3 {pipeline.IngestMs} ms on {master}");
+            table.AddData("manifest + ingest on master", pipeline.Manifest + pipeline.Ingest, $"last SST to result recorded, INGEST_S3 {pipeline.Ingest.TotalMilliseconds:0} ms on {master}");
         }
 
         foreach (var slave in slaves)
@@ -245,7 +245,7 @@ internal sealed class RunFlow(RunOptions options)
         return generator.Descriptor;
     }
 
-    private sealed record PipelineOutcome(TimeSpan Convert, TimeSpan Manifest, TimeSpan Ingest, long IngestMs, int SstFiles, long SstBytes, long MasterOffset, string? Failed);
+    private sealed record PipelineOutcome(TimeSpan Convert, TimeSpan Manifest, TimeSpan Ingest, int SstFiles, long SstBytes, long MasterOffset, string? Failed);
 
     private async Task<PipelineOutcome> RunPipelineAsync(IObjectStoreProvider provider, IObjectStore store, BatchDescriptor batch, string master, CancellationToken token)
     {
@@ -306,7 +306,7 @@ internal sealed class RunFlow(RunOptions options)
             Say($"waiting for the deployed functions to convert and ingest batch {batch.BatchId} ({store.Location}/{ObjectLayout.Result(batch.BatchId)})");
             while ((result = await ReadResultAsync(store, batch.BatchId, token).ConfigureAwait(false)) is null)
             {
-                var shardsSeen = await CountAsync(store, $"{ObjectLayout.StatePrefix}{batch.BatchId}/done/", token).ConfigureAwait(false);
+                var shardsSeen = (await SumAsync(store, $"{ObjectLayout.StatePrefix}{batch.BatchId}/done/", token).ConfigureAwait(false)).Files;
                 if (shardsSeen > shardsDone)
                 {
                     shardsDone = shardsSeen;
@@ -322,7 +322,7 @@ internal sealed class RunFlow(RunOptions options)
         if (result.Status != BatchResult.Succeeded)
         {
             var shards = result.FailedShards ?? [];
-            return new PipelineOutcome(finished, TimeSpan.Zero, TimeSpan.Zero, 0, 0, 0, 0,
+            return new PipelineOutcome(finished, TimeSpan.Zero, TimeSpan.Zero, 0, 0, 0,
                 $"{shards.Count} shard(s) failed: " + string.Join("; ", shards.Take(5).Select(s => $"shard {s.Shard}{SourceOf(s.Shard)}: {s.Reason}")));
         }
 
@@ -333,10 +333,12 @@ internal sealed class RunFlow(RunOptions options)
         if (options.Functions == FunctionsMode.Local)
         {
             var ingestStart = timing.Started ?? finished;
-            return new PipelineOutcome(lastShardDone, ingestStart - lastShardDone, timing.Elapsed, (long)timing.Elapsed.TotalMilliseconds, files, bytes, offset, null);
+            return new PipelineOutcome(lastShardDone, ingestStart - lastShardDone, timing.Elapsed, files, bytes, offset, null);
         }
 
-        return new PipelineOutcome(lastShardDone, finished - lastShardDone, TimeSpan.Zero, result.IngestMs ?? 0, files, bytes, offset, null);
+        // Deployed: the function recorded its INGEST_S3 round trip in the result; the rest since the last shard is the manifest's.
+        var recorded = TimeSpan.FromMilliseconds(result.IngestMs ?? 0);
+        return new PipelineOutcome(lastShardDone, finished - lastShardDone - recorded, recorded, files, bytes, offset, null);
     }
 
     private async Task<TimeSpan> WaitForSlaveAsync(string master, string slave, long target, CancellationToken token)
@@ -387,17 +389,6 @@ internal sealed class RunFlow(RunOptions options)
         {
             return null;
         }
-    }
-
-    private static async Task<int> CountAsync(IObjectStore store, string prefix, CancellationToken token)
-    {
-        var count = 0;
-        await foreach (var _ in store.ListAsync(prefix, token).ConfigureAwait(false))
-        {
-            count++;
-        }
-
-        return count;
     }
 
     private static async Task<(int Files, long Bytes)> SumAsync(IObjectStore store, string prefix, CancellationToken token)

@@ -157,15 +157,14 @@ public sealed class ExpectedContents
 
     private sealed class Partition(int sampleSize)
     {
-        private readonly Dictionary<UInt128, ExpectedKey> _sampled = [];
+        private readonly Dictionary<UInt128, (ulong Rank, ExpectedKey Key)> _sampled = [];
 
         /// <summary>The largest sample rank on top, so a smaller one can replace it.</summary>
         private readonly PriorityQueue<UInt128, ulong> _sampleRanks = new(Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
-        private readonly Dictionary<UInt128, ulong> _rankOf = [];
 
         public Dictionary<UInt128, FinalRecord> Keys { get; } = [];
 
-        public IEnumerable<(ulong Rank, ExpectedKey Key)> SampledKeys => _sampled.Select(s => (_rankOf[s.Key], s.Value));
+        public IEnumerable<(ulong Rank, ExpectedKey Key)> SampledKeys => _sampled.Values;
 
         public void Apply(in RecordHashes record, RecordStore chunk, int index)
         {
@@ -177,7 +176,7 @@ public sealed class ExpectedContents
 
             if (_sampled.ContainsKey(record.Key))
             {
-                _sampled[record.Key] = Copy(chunk, index, record.ExpireUnixMs);
+                _sampled[record.Key] = (record.SampleRank, Copy(chunk, index, record.ExpireUnixMs));
             }
             else if (_sampled.Count < sampleSize || (_sampleRanks.TryPeek(out _, out var largest) && record.SampleRank < largest))
             {
@@ -185,11 +184,9 @@ public sealed class ExpectedContents
                 {
                     var evicted = _sampleRanks.Dequeue();
                     _sampled.Remove(evicted);
-                    _rankOf.Remove(evicted);
                 }
 
-                _sampled[record.Key] = Copy(chunk, index, record.ExpireUnixMs);
-                _rankOf[record.Key] = record.SampleRank;
+                _sampled[record.Key] = (record.SampleRank, Copy(chunk, index, record.ExpireUnixMs));
                 _sampleRanks.Enqueue(record.Key, record.SampleRank);
             }
         }
