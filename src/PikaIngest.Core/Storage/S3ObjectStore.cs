@@ -230,19 +230,20 @@ public sealed partial class S3ObjectStore : IObjectStore
     {
         var fullKey = FullKey(key);
         return await _pipeline.ExecuteAsync(
-            async token =>
-            {
-                using var response = await GetAsync(fullKey, token).ConfigureAwait(false);
-                if (response.ContentLength > maxBytes)
-                {
-                    throw new InvalidDataException($"{UriOf(fullKey)}: {response.ContentLength} bytes, more than the {maxBytes} allowed");
-                }
-
-                var content = new byte[response.ContentLength];
-                await response.ResponseStream.ReadExactlyAsync(content, token).ConfigureAwait(false);
-                return content;
-            },
+            async token => await ReadCheckedAsync(fullKey, ReadContentAsync, token).ConfigureAwait(false),
             cancellation).ConfigureAwait(false);
+
+        async Task<byte[]> ReadContentAsync(GetObjectResponse response, CancellationToken token)
+        {
+            if (response.ContentLength > maxBytes)
+            {
+                throw new InvalidDataException($"{UriOf(fullKey)}: {response.ContentLength} bytes, more than the {maxBytes} allowed");
+            }
+
+            var content = new byte[response.ContentLength];
+            await response.ResponseStream.ReadExactlyAsync(content, token).ConfigureAwait(false);
+            return content;
+        }
     }
 
     public async Task<ObjectInfo> DownloadAsync(string key, string path, CancellationToken cancellation = default)
@@ -252,32 +253,37 @@ public sealed partial class S3ObjectStore : IObjectStore
         return await _pipeline.ExecuteAsync(
             async token =>
             {
-                using var response = await GetAsync(fullKey, token).ConfigureAwait(false);
                 var temporary = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
                 try
                 {
-                    await using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-                    {
-                        await response.ResponseStream.CopyToAsync(output, 1 << 20, token).ConfigureAwait(false);
-                    }
-
-                    var length = new FileInfo(temporary).Length;
-                    if (length != response.ContentLength)
-                    {
-                        throw new IOException($"{UriOf(fullKey)}: got {length} of {response.ContentLength} bytes");
-                    }
-
+                    // Moved into place only once the whole body has passed the SDK's check.
+                    var info = await ReadCheckedAsync(fullKey, (response, readToken) => CopyToAsync(response, temporary, readToken), token).ConfigureAwait(false);
                     File.Move(temporary, path, overwrite: true);
+                    return info;
                 }
                 catch
                 {
                     File.Delete(temporary);
                     throw;
                 }
-
-                return new ObjectInfo(key, response.ContentLength, response.ETag, Time(response.LastModified), response.Metadata[Sha256Metadata]);
             },
             cancellation).ConfigureAwait(false);
+
+        async Task<ObjectInfo> CopyToAsync(GetObjectResponse response, string temporary, CancellationToken token)
+        {
+            await using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            {
+                await response.ResponseStream.CopyToAsync(output, 1 << 20, token).ConfigureAwait(false);
+            }
+
+            var length = new FileInfo(temporary).Length;
+            if (length != response.ContentLength)
+            {
+                throw new IOException($"{UriOf(fullKey)}: got {length} of {response.ContentLength} bytes");
+            }
+
+            return new ObjectInfo(key, response.ContentLength, response.ETag, Time(response.LastModified), response.Metadata[Sha256Metadata]);
+        }
     }
 
     public async Task<ObjectInfo> PutBytesAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellation = default)
@@ -501,6 +507,30 @@ public sealed partial class S3ObjectStore : IObjectStore
         return request;
     }
 
+    /// <summary>
+    /// GETs the object, lets <paramref name="read"/> consume the body, and returns only after the
+    /// SDK has checked the body against its MD5 ETag, which it does when the body is disposed. The
+    /// SDK reports a mismatch as a bare client error: a body damaged in transit, or, on servers
+    /// without atomic overwrites (s3rver rewrites an object's files in place), a GET that raced a
+    /// PUT of the same key. Reading again is the cure, so the mismatch becomes an
+    /// <see cref="IOException"/>, which the retry pipeline repeats.
+    /// </summary>
+    private async Task<T> ReadCheckedAsync<T>(string fullKey, Func<GetObjectResponse, CancellationToken, Task<T>> read, CancellationToken cancellation)
+    {
+        var response = await GetAsync(fullKey, cancellation).ConfigureAwait(false);
+        try
+        {
+            using (response)
+            {
+                return await read(response, cancellation).ConfigureAwait(false);
+            }
+        }
+        catch (AmazonClientException e) when (e.InnerException is null)
+        {
+            throw new IOException($"{UriOf(fullKey)}: the body does not match its checksum ({e.Message})", e);
+        }
+    }
+
     private async Task<GetObjectResponse> GetAsync(string fullKey, CancellationToken cancellation)
     {
         try
@@ -510,6 +540,12 @@ public sealed partial class S3ObjectStore : IObjectStore
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             throw new ObjectNotFoundException(UriOf(fullKey));
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "hex")
+        {
+            // The SDK parses a single-part ETag as hex to check the body with; s3rver serves an empty
+            // ETag while a PUT of the key is rewriting its MD5 file. A later GET sees the whole object.
+            throw new IOException($"{UriOf(fullKey)}: the reply's ETag is not an MD5 ({e.Message})", e);
         }
     }
 
