@@ -1,13 +1,23 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace PikaIngest.Node;
 
-/// <summary>Runs a node as a process: logs to stdout, stops cleanly on SIGTERM, SIGINT or SHUTDOWN.</summary>
+/// <summary>Runs a node as a process: logs to stdout, stops cleanly on SIGTERM, SIGINT, SHUTDOWN or its parent's exit.</summary>
 internal static class NodeHost
 {
+    private static readonly TimeSpan ParentPollInterval = TimeSpan.FromSeconds(1);
+
     public static async Task<int> RunAsync(NodeOptions options, CancellationToken cancellation)
     {
         static void Log(string line) => Console.Out.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {line}");
+
+        DateTime? parentStarted = null;
+        if (options.ParentProcessId is { } parentId && (parentStarted = StartTimeOf(parentId)) is null)
+        {
+            Console.Error.WriteLine($"error: --parent-pid {parentId}: no such process");
+            return 2;
+        }
 
         NodeContext node;
         try
@@ -45,6 +55,9 @@ internal static class NodeHost
                 return 2;
             }
 
+            var watchingParent = options.ParentProcessId is { } parent
+                ? WatchParentAsync(parent, parentStarted!.Value, node)
+                : Task.CompletedTask;
             await using (server.ConfigureAwait(false))
             {
                 Log($"pika-node ready: listening on {server.EndPoint}, data {Path.GetFullPath(options.DataFolder)}, {options.Instances} instances, binlog at {node.Gate.Position}");
@@ -57,9 +70,47 @@ internal static class NodeHost
                 }
             }
 
+            await watchingParent.ConfigureAwait(false);
             Log("pika-node stopped");
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Polls rather than relying on a broken stdout pipe: .NET ignores EPIPE on console writes, so a node whose
+    /// supervisor was SIGKILLed would otherwise run on, orphaned, holding its port and data folder.
+    /// </summary>
+    private static async Task WatchParentAsync(int parentId, DateTime started, NodeContext node)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(ParentPollInterval, node.Stopping).ConfigureAwait(false);
+                if (StartTimeOf(parentId) != started)
+                {
+                    node.RequestShutdown($"parent process {parentId} exited");
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The start time of a running process (it tells a reused process id apart), or null if there is none.</summary>
+    private static DateTime? StartTimeOf(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            return process.HasExited ? null : process.StartTime;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
     }
 }

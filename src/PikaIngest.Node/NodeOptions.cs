@@ -44,6 +44,9 @@ internal sealed record NodeOptions
 
     public int MaxClients { get; init; } = 10_000;
 
+    /// <summary>A process whose exit stops the node (a supervisor that may die without stopping it, such as <c>pika-ingest run</c>).</summary>
+    public int? ParentProcessId { get; init; }
+
     /// <summary>How often the background sweep looks for expired keys, and how many it removes per pass.</summary>
     public TimeSpan ExpireSweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 

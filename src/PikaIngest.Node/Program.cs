@@ -17,11 +17,12 @@ var masterAuth = new Option<string?>("--masterauth") { Description = "Password t
 var binlogKeepFiles = new Option<int>("--binlog-keep-files") { Description = "Binlog files kept beyond what connected slaves still read", DefaultValueFactory = _ => 10 };
 var binlogKeepBytes = new Option<long>("--binlog-keep-bytes") { Description = "Binlog bytes kept beyond what connected slaves read (0: no limit)" };
 var binlogKeepSeconds = new Option<long>("--binlog-keep-seconds") { Description = "Seconds binlog files are kept beyond what connected slaves read (0: no limit)" };
+var parentPid = new Option<int?>("--parent-pid") { Description = "Stop cleanly when this process exits (for supervisors that may be killed)" };
 var binlogMaxFiles = new Option<int>("--binlog-max-files") { Description = "Binlog files kept at most, even if a slave still needs older ones (it then full-syncs)", DefaultValueFactory = _ => 1000 };
 
 var root = new RootCommand("pika-node: a Pika-compatible Redis-protocol server on RocksDB with INGEST_S3")
 {
-    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients,
+    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, parentPid,
 };
 root.SetAction(async (result, cancellation) =>
 {
@@ -61,6 +62,7 @@ root.SetAction(async (result, cancellation) =>
         BinlogMaxFiles = Math.Max(1, result.GetValue(binlogMaxFiles)),
         BinlogKeepBytes = Math.Max(0, result.GetValue(binlogKeepBytes)),
         BinlogKeepAge = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(binlogKeepSeconds))),
+        ParentProcessId = result.GetValue(parentPid),
     };
     return await NodeHost.RunAsync(options, cancellation).ConfigureAwait(false);
 });

@@ -132,6 +132,52 @@ public sealed partial class RunCommandTests : IDisposable
         Assert.False(Directory.Exists(work), "an interrupted run removes its folder");
     }
 
+    [Fact]
+    public async Task A_run_killed_outright_leaves_no_node_running()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { ProcessRunner.CliPath, "run", "--size", "64M", "--work", _temp["work"] })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var run = Process.Start(start)!;
+        var pids = new List<int>();
+        while (pids.Count < 2 && run.StandardOutput.ReadLine() is { } line)
+        {
+            if (NodePid().Match(line) is { Success: true } match)
+            {
+                pids.Add(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+            }
+        }
+
+        run.Kill();
+        await run.WaitForExitAsync();
+
+        Assert.Equal(2, pids.Count);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pids.Any(IsAlive) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.All(pids, pid => Assert.False(IsAlive(pid), $"pika-node {pid} outlived its killed run"));
+    }
+
+    /// <summary>Running and not a zombie: an orphan that exited may wait for its reaper a while.</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Every pika-node the run reported starting has exited.</summary>
     private static void AssertStopped(string stdout)
     {

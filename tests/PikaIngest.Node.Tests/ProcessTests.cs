@@ -120,6 +120,32 @@ public sealed class ProcessTests : IDisposable
         Assert.Contains("holds 3 instances but --instances is 2", instances.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_node_given_a_parent_pid_stops_cleanly_when_that_process_dies()
+    {
+        using var parent = System.Diagnostics.Process.Start("sleep", "300");
+        await using var node = await NodeProcess.StartAsync(Data, "--parent-pid", parent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("OK", await Cli(node, "SET", "k", "v"));
+
+        parent.Kill();
+        await node.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, node.ExitCode);
+        Assert.Contains($"shutting down: parent process {parent.Id} exited", node.Log, StringComparison.Ordinal);
+        Assert.Contains("pika-node stopped", node.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_parent_pid_that_is_not_running_is_refused_at_start()
+    {
+        using var gone = System.Diagnostics.Process.Start("true");
+        await gone.WaitForExitAsync();
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(Data, "--parent-pid", gone.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        Assert.Contains($"--parent-pid {gone.Id}: no such process", refused.Message, StringComparison.Ordinal);
+    }
+
     private static string Line(string info, string name) =>
         info.Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..];
 

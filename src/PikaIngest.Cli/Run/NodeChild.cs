@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace PikaIngest.Cli.Run;
@@ -40,7 +41,8 @@ internal sealed partial class NodeChild : IAsyncDisposable
     {
         var (program, prefix) = Locate();
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in prefix.Concat(["--port", "0"]).Concat(arguments))
+        // --parent-pid: a run killed outright (SIGKILL) gets no chance to stop its nodes; they stop themselves.
+        foreach (var argument in prefix.Concat(["--port", "0", "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)]).Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
