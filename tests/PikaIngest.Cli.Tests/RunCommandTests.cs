@@ -102,8 +102,12 @@ public sealed partial class RunCommandTests : IDisposable
     public async Task Ctrl_c_stops_the_children_and_exits_130()
     {
         var work = _temp["work"];
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { ProcessRunner.CliPath, "run", "--size", "64M", "--work", work })
+
+        // A terminal's Ctrl-C reaches a process whose SIGINT has its default disposition. Suites started in
+        // the background (`cmd &` without job control) inherit SIGINT ignored, and .NET then leaves it
+        // ignored, so the run is started with SIGINT reset, as it is when typed at a terminal.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "--default-signal=INT", "dotnet", ProcessRunner.CliPath, "run", "--size", "64M", "--work", work })
         {
             start.ArgumentList.Add(argument);
         }

@@ -393,13 +393,14 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
 
     /// <summary>
     /// s3rver rewrites an object's file in place, so a GET racing a PUT of the same key can get the
-    /// old ETag with a torn body. The store reads such a body again (see <see cref="S3RetryTests"/>):
-    /// every read returns one whole version.
+    /// old ETag with a torn body, or a body cut short. The store reads such a body again after a
+    /// backoff (see <see cref="S3RetryTests"/>): every read returns one whole version. The writes are a
+    /// short burst, as when two invocations record the same result; the default backoff outlasts it.
     /// </summary>
     [Fact]
     public async Task Reads_racing_overwrites_of_the_same_key_each_return_one_whole_version()
     {
-        var store = await NewBucketAsync();
+        var store = new S3ObjectStore(s3rver.Client, await s3rver.CreateBucketAsync(), "", S3rverFixture.Options with { RetryDelay = S3StoreOptions.Default.RetryDelay });
         byte[][] versions = [new byte[256 << 10], new byte[384 << 10]];
         Array.Fill(versions[0], (byte)'a');
         Array.Fill(versions[1], (byte)'b');
@@ -407,7 +408,7 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
 
         var writing = Task.Run(async () =>
         {
-            for (var i = 1; i <= 60; i++)
+            for (var i = 1; i <= 10; i++)
             {
                 await store.PutBytesAsync("results/race.json", versions[i % 2]);
             }
