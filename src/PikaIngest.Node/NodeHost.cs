@@ -12,8 +12,8 @@ internal static class NodeHost
     {
         static void Log(string line) => Console.Out.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {line}");
 
-        DateTime? parentStarted = null;
-        if (options.ParentProcessId is { } parentId && (parentStarted = StartTimeOf(parentId)) is null)
+        string? parentIdentity = null;
+        if (options.ParentProcessId is { } parentId && (parentIdentity = IdentityOf(parentId)) is null)
         {
             Console.Error.WriteLine($"error: --parent-pid {parentId}: no such process");
             return 2;
@@ -56,7 +56,7 @@ internal static class NodeHost
             }
 
             var watchingParent = options.ParentProcessId is { } parent
-                ? WatchParentAsync(parent, parentStarted!.Value, node)
+                ? WatchParentAsync(parent, parentIdentity!, node)
                 : Task.CompletedTask;
             await using (server.ConfigureAwait(false))
             {
@@ -81,14 +81,14 @@ internal static class NodeHost
     /// Polls rather than relying on a broken stdout pipe: .NET ignores EPIPE on console writes, so a node whose
     /// supervisor was SIGKILLed would otherwise run on, orphaned, holding its port and data folder.
     /// </summary>
-    private static async Task WatchParentAsync(int parentId, DateTime started, NodeContext node)
+    private static async Task WatchParentAsync(int parentId, string identity, NodeContext node)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(ParentPollInterval, node.Stopping).ConfigureAwait(false);
-                if (StartTimeOf(parentId) != started)
+                if (IdentityOf(parentId) != identity)
                 {
                     node.RequestShutdown($"parent process {parentId} exited");
                     return;
@@ -100,15 +100,33 @@ internal static class NodeHost
         }
     }
 
-    /// <summary>The start time of a running process (it tells a reused process id apart), or null if there is none.</summary>
-    private static DateTime? StartTimeOf(int processId)
+    /// <summary>
+    /// Something that tells a running process apart from a later one given the same id, or null if none runs.
+    /// On Linux: the start time in clock ticks since boot, field 22 of <c>/proc/PID/stat</c> (a zombie counts
+    /// as gone). <see cref="Process.StartTime"/> will not do: it is recomputed from the clock on every call.
+    /// </summary>
+    private static string? IdentityOf(int processId)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            try
+            {
+                using var process = Process.GetProcessById(processId);
+                return process.HasExited ? null : "running";
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+
         try
         {
-            using var process = Process.GetProcessById(processId);
-            return process.HasExited ? null : process.StartTime;
+            var stat = File.ReadAllText($"/proc/{processId}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[0] == "Z" ? null : fields[19];
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (IOException)
         {
             return null;
         }

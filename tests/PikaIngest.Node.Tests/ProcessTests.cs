@@ -125,7 +125,11 @@ public sealed class ProcessTests : IDisposable
     {
         using var parent = System.Diagnostics.Process.Start("sleep", "300");
         await using var node = await NodeProcess.StartAsync(Data, "--parent-pid", parent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Past a few of the once-a-second checks, a living parent keeps the node up.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
         Assert.Equal("OK", await Cli(node, "SET", "k", "v"));
+        Assert.DoesNotContain("shutting down", node.Log, StringComparison.Ordinal);
 
         parent.Kill();
         await node.WaitForExitAsync(TimeSpan.FromSeconds(20));
