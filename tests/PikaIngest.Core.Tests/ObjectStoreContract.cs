@@ -353,6 +353,26 @@ public sealed class LocalFolderStoreContractTests : ObjectStoreContract
 
     protected override IObjectStore View(IObjectStore bucket, string prefix) =>
         new LocalFolderStore(Path.Combine(((LocalFolderStore)bucket).Root, prefix), bucket.Bucket);
+
+    /// <summary>
+    /// The race is narrow (two creators between a check and a rename), so it is run many times: a check-then-rename
+    /// create, which .NET's no-overwrite File.Move is on Unix, let two creators win within a few hundred rounds.
+    /// </summary>
+    [Fact]
+    public async Task Of_racing_creators_exactly_one_wins_in_every_round()
+    {
+        var store = await NewBucketAsync();
+        var contents = Enumerable.Range(0, 4).Select(i => Encoding.UTF8.GetBytes($"creator {i}")).ToList();
+
+        for (var round = 0; round < 500; round++)
+        {
+            var key = $"results/round-{round}.json";
+            var outcomes = await CreateConcurrentlyAsync(store, key, contents);
+
+            var winner = Assert.Single(Enumerable.Range(0, contents.Count), i => outcomes[i] == CreateOutcome.Created);
+            Assert.Equal(contents[winner], await store.GetBytesAsync(key, 100));
+        }
+    }
 }
 
 public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreContract, IClassFixture<S3rverFixture>

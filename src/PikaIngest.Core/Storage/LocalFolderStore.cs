@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PikaIngest.Core.Layout;
 
 namespace PikaIngest.Core.Storage;
@@ -6,11 +7,15 @@ namespace PikaIngest.Core.Storage;
 /// <summary>
 /// A bucket kept as a local folder: object <c>K</c> is the file <c>ROOT/K</c>. The embedded
 /// default store, laid out exactly like the S3 bucket so local runs and the cloud behave the same.
-/// Writes go to a temporary name and are renamed; conditional creates use a no-replace rename.
+/// Writes go to a temporary name and are renamed; conditional creates link the temporary file
+/// under the key's name, which fails if the name exists.
 /// </summary>
-public sealed class LocalFolderStore : IObjectStore
+public sealed partial class LocalFolderStore : IObjectStore
 {
     private const string TemporaryMarker = ".tmp-";
+
+    /// <summary>EEXIST, the same number on Linux and macOS.</summary>
+    private const int AlreadyExistsErrno = 17;
 
     public LocalFolderStore(string root, string? bucket = null)
     {
@@ -138,9 +143,7 @@ public sealed class LocalFolderStore : IObjectStore
                 file.Flush(flushToDisk: true);
             }
 
-            // A no-replace rename is atomic: of two racing creators exactly one wins.
-            File.Move(temporary, path, overwrite: false);
-            return Task.FromResult(CreateOutcome.Created);
+            return Task.FromResult(Publish(temporary, path) ? CreateOutcome.Created : CreateOutcome.AlreadyExists);
         }
         catch (IOException) when (File.Exists(path))
         {
@@ -151,6 +154,42 @@ public sealed class LocalFolderStore : IObjectStore
             File.Delete(temporary);
         }
     }
+
+    /// <summary>
+    /// Gives the finished temporary file the name <paramref name="path"/> unless that name exists; false if it did.
+    /// link(2) does both in one step, so of two racing creators exactly one wins. .NET's no-overwrite
+    /// File.Move does not: on Unix it checks for the destination, then renames, and two creators can both
+    /// pass the check. It remains the way on Windows (MoveFileEx without replace is atomic there) and on
+    /// file systems without hard links.
+    /// </summary>
+    private static bool Publish(string temporary, string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            if (Link(temporary, path) == 0)
+            {
+                return true;
+            }
+
+            if (Marshal.GetLastPInvokeError() == AlreadyExistsErrno)
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string oldPath, string newPath);
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
