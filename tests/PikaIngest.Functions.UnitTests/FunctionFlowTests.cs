@@ -67,6 +67,45 @@ public sealed class FunctionFlowTests
     }
 
     [Fact]
+    public async Task Manifest_concurrency_bounds_the_manifest_invocations_and_not_the_conversions()
+    {
+        await using var flow = new FlowFixture(shards: 4);
+        var running = new int[2];
+        var most = new int[2];
+        async Task Observe(int kind, Func<Task> invoke)
+        {
+            var now = Interlocked.Increment(ref running[kind]);
+            lock (most)
+            {
+                most[kind] = Math.Max(most[kind], now);
+            }
+
+            try
+            {
+                await Task.Delay(50); // long enough for invocations that may overlap to do so
+                await invoke();
+            }
+            finally
+            {
+                Interlocked.Decrement(ref running[kind]);
+            }
+        }
+
+        var router = new LocalEventRouter(
+            flow.Store,
+            (payload, _) => Observe(0, () => flow.Sst.HandleAsync(new MemoryStream(payload))),
+            (payload, _) => Observe(1, () => flow.Manifest.HandleAsync(new MemoryStream(payload))),
+            new LocalEventRouterOptions { MaxConcurrency = 4, ManifestConcurrency = 1, DuplicateRate = 1, RetryDelay = TimeSpan.FromMilliseconds(50) },
+            flow.Log);
+
+        var result = await flow.RunUntilResultAsync(router);
+
+        Assert.Equal(BatchResult.Succeeded, result?.Status);
+        Assert.Equal(1, most[1]);
+        Assert.True(most[0] > 1, $"conversions ran one at a time ({most[0]})");
+    }
+
+    [Fact]
     public async Task A_bad_shard_fails_the_batch_with_its_line_and_nothing_is_ingested()
     {
         await using var flow = new FlowFixture(shards: 3);

@@ -31,11 +31,17 @@ internal static class WatchCommand
             var stores = ObjectStores.OpenProvider(environment.Store);
             var sst = new SstFunction(stores, environment.Sst with { Parallelism = Math.Max(1, Environment.ProcessorCount / result.GetValue(concurrency)) }, Log);
             var manifest = new ManifestFunction(stores, environment.IngestClient(), Log);
+            var watched = stores.Bucket(result.GetValue(bucket)!);
             var router = new LocalEventRouter(
-                stores.Bucket(result.GetValue(bucket)!),
+                watched,
                 (payload, _) => sst.HandleAsync(new MemoryStream(payload)),
                 (payload, _) => manifest.HandleAsync(new MemoryStream(payload)),
-                new LocalEventRouterOptions { MaxConcurrency = result.GetValue(concurrency), PollInterval = TimeSpan.FromSeconds(result.GetValue(interval)) },
+                new LocalEventRouterOptions
+                {
+                    MaxConcurrency = result.GetValue(concurrency),
+                    ManifestConcurrency = watched.SupportsConditionalCreate ? null : 1,
+                    PollInterval = TimeSpan.FromSeconds(result.GetValue(interval)),
+                },
                 Log);
             Log($"watching {stores.Location} bucket {result.GetValue(bucket)}; Ctrl-C stops");
             try

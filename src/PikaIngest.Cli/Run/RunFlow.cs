@@ -284,7 +284,7 @@ internal sealed class RunFlow(RunOptions options)
                     Say($"convert: {Math.Min(done, batch.Shards)} of {batch.Shards} shards");
                 },
                 (payload, _) => manifest.HandleAsync(new MemoryStream(payload)),
-                new LocalEventRouterOptions { MaxConcurrency = concurrency, PollInterval = TimeSpan.FromMilliseconds(100), OnlyBatch = batch.BatchId },
+                new LocalEventRouterOptions { MaxConcurrency = concurrency, ManifestConcurrency = store.SupportsConditionalCreate ? null : 1, PollInterval = TimeSpan.FromMilliseconds(100), OnlyBatch = batch.BatchId },
                 Log);
             result = null;
             await router.RunAsync(

@@ -9,6 +9,14 @@ public sealed record LocalEventRouterOptions
     /// <summary>Handler invocations running at once (Lambda's concurrency).</summary>
     public int MaxConcurrency { get; init; } = 4;
 
+    /// <summary>
+    /// Manifest-function invocations running at once (Lambda's reserved concurrency); null: <see cref="MaxConcurrency"/>.
+    /// Use 1 on a store without conditional creates: each completed shard triggers an invocation, and racing ones
+    /// would both write the batch's result there (on s3rver, whose overwrites are not atomic, one writer's body
+    /// can end up under the other's ETag).
+    /// </summary>
+    public int? ManifestConcurrency { get; init; }
+
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Attempts per event: Lambda retries a failed asynchronous invocation twice.</summary>
@@ -54,9 +62,9 @@ public sealed class LocalEventRouter(
     {
         var batchFolder = options.OnlyBatch is { } batch ? batch + "/" : "";
         var shards = await NewObjectsAsync(ObjectLayout.IncomingPrefix + batchFolder, ObjectLayout.ShardSuffix, cancellation).ConfigureAwait(false);
-        await DeliverAsync(shards, sstHandler, cancellation).ConfigureAwait(false);
+        await DeliverAsync(shards, sstHandler, options.MaxConcurrency, cancellation).ConfigureAwait(false);
         var states = await NewObjectsAsync(ObjectLayout.StatePrefix + batchFolder, ".json", cancellation).ConfigureAwait(false);
-        await DeliverAsync(states, manifestHandler, cancellation).ConfigureAwait(false);
+        await DeliverAsync(states, manifestHandler, options.ManifestConcurrency ?? options.MaxConcurrency, cancellation).ConfigureAwait(false);
         return shards.Count + states.Count;
     }
 
@@ -93,7 +101,7 @@ public sealed class LocalEventRouter(
         return fresh;
     }
 
-    private async Task DeliverAsync(List<ObjectInfo> objects, Func<byte[], CancellationToken, Task> handler, CancellationToken cancellation)
+    private async Task DeliverAsync(List<ObjectInfo> objects, Func<byte[], CancellationToken, Task> handler, int concurrency, CancellationToken cancellation)
     {
         var deliveries = objects.SelectMany(o => _random.NextDouble() < options.DuplicateRate ? new[] { o, o } : [o]).ToList();
         if (options.Shuffle)
@@ -101,7 +109,7 @@ public sealed class LocalEventRouter(
             _random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(deliveries));
         }
 
-        await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency, CancellationToken = cancellation }, async (info, token) =>
+        await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellation }, async (info, token) =>
         {
             var payload = S3Event.Create(store.Bucket, info.Key, info.Size, info.ETag, DateTimeOffset.UtcNow);
             for (var attempt = 1; ; attempt++)
