@@ -80,9 +80,10 @@ internal sealed class RunFlow(RunOptions options)
         var (provider, bucket) = OpenStore();
         var store = provider.Bucket(bucket);
         await CheckStoreAsync(store, token).ConfigureAwait(false);
-        var (master, slaves, fresh) = await StartOrReachNodesAsync(token).ConfigureAwait(false);
+        var folder = provider as LocalFolderStoreProvider;
+        var (master, slaves, fresh) = await StartOrReachNodesAsync(folder is null ? "s3" : "file://" + folder.Root, bucket, token).ConfigureAwait(false);
 
-        var shardsRoot = provider is LocalFolderStoreProvider folder ? Path.Combine(folder.Root, bucket) : Path.Combine(_work, "shards");
+        var shardsRoot = folder is null ? Path.Combine(_work, "shards") : Path.Combine(folder.Root, bucket);
         var batch = PrepareBatch(shardsRoot, out var dataBytes, out var table);
         var batchFolder = Path.Combine(shardsRoot, "incoming", batch.BatchId);
 
@@ -168,7 +169,8 @@ internal sealed class RunFlow(RunOptions options)
         }
     }
 
-    private async Task<(string Master, List<string> Slaves, bool Fresh)> StartOrReachNodesAsync(CancellationToken token)
+    /// <summary>The nodes the run works with; ones it starts read <paramref name="bucket"/> from <paramref name="storeUri"/>.</summary>
+    private async Task<(string Master, List<string> Slaves, bool Fresh)> StartOrReachNodesAsync(string storeUri, string bucket, CancellationToken token)
     {
         if (options.Master is { } external)
         {
@@ -184,9 +186,7 @@ internal sealed class RunFlow(RunOptions options)
             return (external, [.. options.Slaves], keysBefore == 0);
         }
 
-        var storeUri = options.Store is null ? "file://" + Path.Combine(_work, "store") : "s3";
-        var allow = options.Store is null ? LocalBucket : ObjectStores.ParseS3Location(options.Store).Bucket;
-        string[] common = ["--instances", options.Instances.ToString(CultureInfo.InvariantCulture), "--object-store", storeUri, "--ingest-allow-bucket", allow];
+        string[] common = ["--instances", options.Instances.ToString(CultureInfo.InvariantCulture), "--object-store", storeUri, "--ingest-allow-bucket", bucket];
         var master = await StartChildAsync("master", [.. common, "--data", Path.Combine(_work, "master")], token).ConfigureAwait(false);
         var slave = await StartChildAsync("slave", [.. common, "--data", Path.Combine(_work, "slave"), "--slaveof", "127.0.0.1", master.Port.ToString(CultureInfo.InvariantCulture)], token).ConfigureAwait(false);
         return (master.Endpoint, [slave.Endpoint], true);

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using PikaIngest.Core.Layout;
 
 namespace PikaIngest.Core.Storage;
@@ -10,12 +9,9 @@ namespace PikaIngest.Core.Storage;
 /// Writes go to a temporary name and are renamed; conditional creates link the temporary file
 /// under the key's name, which fails if the name exists.
 /// </summary>
-public sealed partial class LocalFolderStore : IObjectStore
+public sealed class LocalFolderStore : IObjectStore
 {
     private const string TemporaryMarker = ".tmp-";
-
-    /// <summary>EEXIST, the same number on Linux and macOS.</summary>
-    private const int AlreadyExistsErrno = 17;
 
     public LocalFolderStore(string root, string? bucket = null)
     {
@@ -164,17 +160,12 @@ public sealed partial class LocalFolderStore : IObjectStore
     /// </summary>
     private static bool Publish(string temporary, string path)
     {
-        if (!OperatingSystem.IsWindows())
+        switch (HardLinks.TryCreate(temporary, path))
         {
-            if (Link(temporary, path) == 0)
-            {
+            case HardLinkOutcome.Created:
                 return true;
-            }
-
-            if (Marshal.GetLastPInvokeError() == AlreadyExistsErrno)
-            {
+            case HardLinkOutcome.NameTaken:
                 return false;
-            }
         }
 
         try
@@ -187,9 +178,6 @@ public sealed partial class LocalFolderStore : IObjectStore
             return false;
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Link(string oldPath, string newPath);
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellation = default)
     {

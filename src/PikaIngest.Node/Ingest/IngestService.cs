@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
@@ -39,7 +38,7 @@ internal enum IngestOutcome
 /// order, append one INGEST_SST binlog item and record the batch as applied. Until the gate is
 /// taken nothing has touched the database or the binlog, so every refusal leaves both unchanged.
 /// </summary>
-internal sealed partial class IngestService : IDisposable
+internal sealed class IngestService : IDisposable
 {
     private readonly IObjectStoreProvider _stores;
     private readonly IStringStore _store;
@@ -180,7 +179,10 @@ internal sealed partial class IngestService : IDisposable
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.Files.Count), parallel, async (i, token) =>
         {
             var file = plan.Files[i];
-            if (store is LocalFolderStore folder && TryHardLink(folder.PathOf(file.Key), paths[i]))
+            // A folder store on the data volume needs no copy: the staged file is a second name for the object's
+            // bytes (verified like a download). The store replaces objects by rename, never in place, so what the
+            // node ingests cannot change under it; RocksDB's block checksums would catch it if it did.
+            if (store is LocalFolderStore folder && HardLinks.TryCreate(folder.PathOf(file.Key), paths[i]) == HardLinkOutcome.Created)
             {
                 Stats.Staged();
                 return;
@@ -277,16 +279,6 @@ internal sealed partial class IngestService : IDisposable
     }
 
     public void Dispose() => _oneAtATime.Dispose();
-
-    /// <summary>
-    /// A folder store on the data volume needs no copy: the staged file is a second name for the object's
-    /// bytes (verified like a download). The store replaces objects by rename, never in place, so what the
-    /// node ingests cannot change under it; RocksDB's block checksums would catch it if it did.
-    /// </summary>
-    private static bool TryHardLink(string source, string destination) => Link(source, destination) == 0;
-
-    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Link(string oldPath, string newPath);
 
     private static void DeleteFolder(string folder)
     {
