@@ -1,5 +1,5 @@
 # Used by `sam build` (Metadata: BuildMethod: makefile): SAM's default .NET build needs a tool
-# the package registry here does not serve, so both functions are published with the SDK.
+# the package registry here does not serve, so the functions are published with the SDK.
 # ARTIFACTS_DIR is set by SAM.
 FUNCTIONS_PROJECT := src/PikaIngest.Functions/PikaIngest.Functions.csproj
 PUBLISH := dotnet publish $(FUNCTIONS_PROJECT) -c Release -r linux-x64 --self-contained false -p:GenerateRuntimeConfigurationFiles=true
@@ -7,7 +7,10 @@ PUBLISH := dotnet publish $(FUNCTIONS_PROJECT) -c Release -r linux-x64 --self-co
 build-SstFunction:
 	$(PUBLISH) -o "$(ARTIFACTS_DIR)"
 
+build-MergeFunction:
+	$(PUBLISH) -o "$(ARTIFACTS_DIR)"
+
 build-ManifestFunction:
 	$(PUBLISH) -o "$(ARTIFACTS_DIR)"
 
-.PHONY: build-SstFunction build-ManifestFunction
+.PHONY: build-SstFunction build-MergeFunction build-ManifestFunction

@@ -5,7 +5,7 @@ using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Functions.UnitTests;
 
-/// <summary>A folder store with one mock batch, the two functions wired to it, and a RESP listener as the master.</summary>
+/// <summary>A folder store with one mock batch, the three functions wired to it, and a RESP listener as the master.</summary>
 public sealed class FlowFixture : IAsyncDisposable
 {
     public const string BucketName = "local";
@@ -32,6 +32,7 @@ public sealed class FlowFixture : IAsyncDisposable
         Ingest = new RedisIngestClient(Pika.Endpoint, null, TimeSpan.FromSeconds(10));
         SstOptions = new SstStageOptions { WorkDirectory = Path.Combine(Root, "work"), Parallelism = 1 };
         Sst = new SstFunction(Stores, SstOptions, Log);
+        Merge = new MergeFunction(Stores, SstOptions, Log);
         Manifest = new ManifestFunction(Stores, Ingest, Log);
     }
 
@@ -50,6 +51,8 @@ public sealed class FlowFixture : IAsyncDisposable
     public SstStageOptions SstOptions { get; }
 
     public SstFunction Sst { get; }
+
+    public MergeFunction Merge { get; }
 
     public ManifestFunction Manifest { get; }
 
@@ -79,7 +82,13 @@ public sealed class FlowFixture : IAsyncDisposable
     public string PathOf(string key) => Path.Combine(Root, BucketName, key);
 
     public LocalEventRouter Router(LocalEventRouterOptions? options = null) =>
-        new(Store, (payload, _) => Sst.HandleAsync(new MemoryStream(payload)), (payload, _) => Manifest.HandleAsync(new MemoryStream(payload)), options ?? new LocalEventRouterOptions { RetryDelay = TimeSpan.FromMilliseconds(50) }, Log);
+        new(
+            Store,
+            (payload, _) => Sst.HandleAsync(new MemoryStream(payload)),
+            (payload, _) => Manifest.HandleAsync(new MemoryStream(payload)),
+            (payload, _) => Merge.HandleAsync(new MemoryStream(payload)),
+            options ?? new LocalEventRouterOptions { RetryDelay = TimeSpan.FromMilliseconds(50) },
+            Log);
 
     /// <summary>Runs the router until the batch has a result (or the deadline passes).</summary>
     public async Task<BatchResult?> RunUntilResultAsync(LocalEventRouter router, TimeSpan? deadline = null)

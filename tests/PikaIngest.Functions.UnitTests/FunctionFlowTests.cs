@@ -36,7 +36,9 @@ public sealed class FunctionFlowTests
 
         var manifest = LayoutJson.Deserialize<Manifest>(File.ReadAllBytes(flow.PathOf(ObjectLayout.Manifest(flow.Batch))), "manifest");
         Assert.Equal(4, manifest.Totals.Shards);
-        Assert.Equal(manifest.Files.OrderBy(f => f.Shard).ThenBy(f => f.Instance).Select(f => f.Key), manifest.Files.Select(f => f.Key));
+        Assert.Equal(Manifest.RangesVersion, manifest.Version);
+        Assert.Equal(manifest.Files.OrderBy(f => f.Instance).ThenBy(f => f.Range).Select(f => f.Key), manifest.Files.Select(f => f.Key));
+        Assert.All(manifest.Files, f => Assert.Null(f.Shard));
         foreach (var file in manifest.Files)
         {
             var bytes = File.ReadAllBytes(flow.PathOf(file.Key));
@@ -61,7 +63,7 @@ public sealed class FunctionFlowTests
         var result = await flow.RunUntilResultAsync(router);
 
         Assert.Equal(BatchResult.Succeeded, result?.Status);
-        Assert.True(File.Exists(flow.PathOf(ObjectLayout.Done(flow.Batch, 2))));
+        Assert.True(File.Exists(flow.PathOf(ObjectLayout.Mapped(flow.Batch, 2))));
         Assert.False(Directory.Exists(flow.PathOf(ObjectLayout.SstFolder("other"))), "the other batch was converted");
         Assert.All(flow.Pika.Ingests, ingest => Assert.Equal(ObjectLayout.Manifest(flow.Batch), ingest[2]));
     }
@@ -95,6 +97,7 @@ public sealed class FunctionFlowTests
             flow.Store,
             (payload, _) => Observe(0, () => flow.Sst.HandleAsync(new MemoryStream(payload))),
             (payload, _) => Observe(1, () => flow.Manifest.HandleAsync(new MemoryStream(payload))),
+            (payload, _) => Observe(0, () => flow.Merge.HandleAsync(new MemoryStream(payload))),
             new LocalEventRouterOptions { MaxConcurrency = 4, ManifestConcurrency = 1, DuplicateRate = 1, RetryDelay = TimeSpan.FromMilliseconds(50) },
             flow.Log);
 
@@ -123,24 +126,38 @@ public sealed class FunctionFlowTests
         Assert.Equal(10, failed.Line);
         Assert.Empty(flow.Pika.Ingests);
         Assert.False(File.Exists(flow.PathOf(ObjectLayout.Manifest(flow.Batch))));
-        Assert.False(Directory.EnumerateFiles(flow.PathOf("sst/" + flow.Batch), "000002-*").Any());
+        Assert.False(File.Exists(flow.PathOf(ObjectLayout.Plan(flow.Batch))), "a batch with a failed shard must not be planned");
+        Assert.False(Directory.Exists(flow.PathOf("sst/" + flow.Batch)));
+        Assert.False(Directory.EnumerateFiles(flow.PathOf(ObjectLayout.RunsFolder(flow.Batch)), "000002-*").Any());
     }
 
     [Fact]
-    public async Task The_last_two_shards_finishing_at_once_give_one_manifest_and_one_recorded_success()
+    public async Task The_last_two_shards_and_the_last_two_merges_finishing_at_once_give_one_plan_one_manifest_and_one_recorded_success()
     {
         await using var flow = new FlowFixture(shards: 2);
         await Invoke(flow.Sst.HandleAsync, FlowFixture.EventFor(ObjectLayout.Shard(flow.Batch, 1)));
         await Invoke(flow.Sst.HandleAsync, FlowFixture.EventFor(ObjectLayout.Shard(flow.Batch, 2)));
 
-        var racing = await Task.WhenAll(Enumerable.Range(1, 2).Select(seq =>
-            Task.Run(() => Invoke(flow.Manifest.HandleAsync, FlowFixture.EventFor(ObjectLayout.Done(flow.Batch, seq))))));
+        var planning = await Task.WhenAll(Enumerable.Range(1, 2).Select(seq =>
+            Task.Run(() => Invoke(flow.Manifest.HandleAsync, FlowFixture.EventFor(ObjectLayout.Mapped(flow.Batch, seq))))));
+
+        Assert.All(planning, r => Assert.Equal("planned", r[0].GetProperty("outcome").GetString()));
+        var plan = LayoutJson.Deserialize<MergePlan>(File.ReadAllBytes(flow.PathOf(ObjectLayout.Plan(flow.Batch))), "plan");
+        Assert.Equal(plan.Tasks.Select(t => t.Key).Order(StringComparer.Ordinal), Directory.GetFiles(flow.PathOf("tasks/" + flow.Batch)).Select(f => $"tasks/{flow.Batch}/{Path.GetFileName(f)}").Order(StringComparer.Ordinal));
+        foreach (var task in plan.Tasks)
+        {
+            await Invoke(flow.Merge.HandleAsync, FlowFixture.EventFor(task.Key));
+        }
+
+        var racing = await Task.WhenAll(plan.Tasks.TakeLast(2).Select(task =>
+            Task.Run(() => Invoke(flow.Manifest.HandleAsync, FlowFixture.EventFor(ObjectLayout.Merged(flow.Batch, task.Instance, task.Range))))));
 
         Assert.All(racing, r => Assert.True(r[0].GetProperty("outcome").GetString() is "ingested" or "alreadyIngested", r.ToString()));
         Assert.Single(Directory.GetFiles(flow.PathOf("manifests")));
         Assert.Equal(BatchResult.Succeeded, (await flow.ResultAsync())!.Status);
         Assert.Single(flow.LogLines, l => l.Contains($"recorded in {ObjectLayout.Result(flow.Batch)}", StringComparison.Ordinal));
         Assert.InRange(flow.Pika.Ingests.Count, 1, 2);
+        Assert.False(Directory.Exists(flow.PathOf(ObjectLayout.RunsFolder(flow.Batch))) && Directory.EnumerateFiles(flow.PathOf(ObjectLayout.RunsFolder(flow.Batch))).Any(), "runs are removed after the ingest");
     }
 
     [Fact]

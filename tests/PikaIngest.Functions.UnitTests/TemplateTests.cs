@@ -27,6 +27,7 @@ public sealed class TemplateTests
 
     [Theory]
     [InlineData("SstFunction")]
+    [InlineData("MergeFunction")]
     [InlineData("ManifestFunction")]
     public void Each_handler_string_resolves_to_one_public_stream_in_stream_out_method(string function)
     {
@@ -54,6 +55,8 @@ public sealed class TemplateTests
 
         Assert.Equal(("incoming/", ".jsonl"), (filters["SstFunction"].Prefix, filters["SstFunction"].Suffix));
         Assert.Equal(("state/", ".json"), (filters["ManifestFunction"].Prefix, filters["ManifestFunction"].Suffix));
+        Assert.Equal(("tasks/", ".json"), (filters["MergeFunction"].Prefix, filters["MergeFunction"].Suffix));
+        Assert.Equal(3, filters.Count);
         var prefixes = filters.Values.Select(f => f.Prefix).ToList();
         Assert.All(prefixes, a => Assert.All(prefixes.Where(b => b != a), b => Assert.False(a.StartsWith(b, StringComparison.Ordinal))));
     }

@@ -7,7 +7,7 @@ namespace PikaIngest.Cli.Commands;
 
 /// <summary>
 /// <c>pika-ingest watch</c>: the S3 → Lambda wiring without Lambda, for on-premises S3-compatible
-/// stores (MinIO, Ceph): polls a bucket and runs both functions in-process on new objects.
+/// stores (MinIO, Ceph): polls a bucket and runs the three functions in-process on new objects.
 /// </summary>
 internal static class WatchCommand
 {
@@ -19,7 +19,7 @@ internal static class WatchCommand
         var password = new Option<string?>("--pika-password") { Description = $"Pika password (default: ${FunctionEnvironment.PikaPasswordVariable})" };
         var interval = new Option<double>("--interval") { Description = "Seconds between polls when idle", DefaultValueFactory = _ => 2 };
         var concurrency = new Option<int>("--concurrency") { Description = "Handler invocations at once", DefaultValueFactory = _ => 2 };
-        var command = new Command("watch", "Poll a bucket and run the SST and manifest functions on new objects (no Lambda needed)") { store, bucket, pika, password, interval, concurrency };
+        var command = new Command("watch", "Poll a bucket and run the SST, merge and manifest functions on new objects (no Lambda needed)") { store, bucket, pika, password, interval, concurrency };
         command.SetAction((result, cancellation) => CliErrors.RunAsync(async () =>
         {
             var environment = FunctionEnvironment.Read() with { Store = result.GetValue(store)! };
@@ -29,13 +29,16 @@ internal static class WatchCommand
                 PikaPassword = result.GetValue(password) ?? environment.PikaPassword,
             };
             var stores = ObjectStores.OpenProvider(environment.Store);
-            var sst = new SstFunction(stores, environment.Sst with { Parallelism = Math.Max(1, Environment.ProcessorCount / result.GetValue(concurrency)) }, Log);
+            var stageOptions = environment.Sst with { Parallelism = Math.Max(1, Environment.ProcessorCount / result.GetValue(concurrency)) };
+            var sst = new SstFunction(stores, stageOptions, Log);
+            var merge = new MergeFunction(stores, stageOptions, Log);
             var manifest = new ManifestFunction(stores, environment.IngestClient(), Log);
             var watched = stores.Bucket(result.GetValue(bucket)!);
             var router = new LocalEventRouter(
                 watched,
                 (payload, _) => sst.HandleAsync(new MemoryStream(payload)),
                 (payload, _) => manifest.HandleAsync(new MemoryStream(payload)),
+                (payload, _) => merge.HandleAsync(new MemoryStream(payload)),
                 new LocalEventRouterOptions
                 {
                     MaxConcurrency = result.GetValue(concurrency),

@@ -104,7 +104,17 @@ internal sealed class RunFlow(RunOptions options)
             return CliErrors.PartialFailure;
         }
 
-        table.AddData("convert", pipeline.Convert, $"{Shards(batch.Shards)} -> {pipeline.SstFiles} SST files, {Sizes.Format(pipeline.SstBytes)} ({options.Functions.ToString().ToLowerInvariant()} functions)");
+        var functions = $"({options.Functions.ToString().ToLowerInvariant()} functions)";
+        if (pipeline.Merges > 0)
+        {
+            table.AddData("map", pipeline.Convert, $"{Shards(batch.Shards)} -> sorted runs, one per shard and instance {functions}");
+            table.AddData("merge", pipeline.Merge, $"{pipeline.Merges} key ranges -> {pipeline.SstFiles} non-overlapping SST files, {Sizes.Format(pipeline.SstBytes)}");
+        }
+        else
+        {
+            table.AddData("convert", pipeline.Convert, $"{Shards(batch.Shards)} -> {pipeline.SstFiles} SST files, {Sizes.Format(pipeline.SstBytes)} {functions}");
+        }
+
         if (options.Functions == FunctionsMode.Local)
         {
             table.Add("manifest", pipeline.Manifest, null, $"last SST to INGEST_S3 sent: manifests/{batch.BatchId}.json");
@@ -245,7 +255,8 @@ internal sealed class RunFlow(RunOptions options)
         return generator.Descriptor;
     }
 
-    private sealed record PipelineOutcome(TimeSpan Convert, TimeSpan Manifest, TimeSpan Ingest, int SstFiles, long SstBytes, long MasterOffset, string? Failed);
+    /// <summary>Stage times of the functions: convert (or map) of every shard, merge of every range (multi-shard batches), manifest, ingest.</summary>
+    private sealed record PipelineOutcome(TimeSpan Convert, TimeSpan Merge, TimeSpan Manifest, TimeSpan Ingest, int Merges, int SstFiles, long SstBytes, long MasterOffset, string? Failed);
 
     private async Task<PipelineOutcome> RunPipelineAsync(IObjectStoreProvider provider, IObjectStore store, BatchDescriptor batch, string master, CancellationToken token)
     {
@@ -263,12 +274,16 @@ internal sealed class RunFlow(RunOptions options)
         var timing = new TimedIngestClient(new RedisIngestClient(master, options.Password, options.Timeout), started);
         await using var client = timing.ConfigureAwait(false);
         var lastShardDone = TimeSpan.Zero;
+        var lastMergeDone = TimeSpan.Zero;
         var shardsDone = 0;
+        var mergesDone = 0;
         BatchResult? result;
         if (options.Functions == FunctionsMode.Local)
         {
             var concurrency = Math.Max(1, Environment.ProcessorCount);
-            var sst = new SstFunction(provider, new SstStageOptions { WorkDirectory = Path.Combine(_work, "functions") }, Log);
+            var stageOptions = new SstStageOptions { WorkDirectory = Path.Combine(_work, "functions") };
+            var sst = new SstFunction(provider, stageOptions, Log);
+            var merge = new MergeFunction(provider, stageOptions, Log);
             var manifest = new ManifestFunction(provider, timing, Log);
             var router = new LocalEventRouter(
                 store,
@@ -284,6 +299,17 @@ internal sealed class RunFlow(RunOptions options)
                     Say($"convert: {Math.Min(done, batch.Shards)} of {batch.Shards} shards");
                 },
                 (payload, _) => manifest.HandleAsync(new MemoryStream(payload)),
+                async (payload, _) =>
+                {
+                    await merge.HandleAsync(new MemoryStream(payload)).ConfigureAwait(false);
+                    var done = Interlocked.Increment(ref mergesDone);
+                    lock (store)
+                    {
+                        lastMergeDone = started.Elapsed;
+                    }
+
+                    Say($"merge: {done} key ranges");
+                },
                 new LocalEventRouterOptions { MaxConcurrency = concurrency, ManifestConcurrency = store.SupportsConditionalCreate ? null : 1, PollInterval = TimeSpan.FromMilliseconds(100), OnlyBatch = batch.BatchId },
                 Log);
             result = null;
@@ -306,12 +332,21 @@ internal sealed class RunFlow(RunOptions options)
             Say($"waiting for the deployed functions to convert and ingest batch {batch.BatchId} ({store.Location}/{ObjectLayout.Result(batch.BatchId)})");
             while ((result = await ReadResultAsync(store, batch.BatchId, token).ConfigureAwait(false)) is null)
             {
-                var shardsSeen = (await SumAsync(store, $"{ObjectLayout.StatePrefix}{batch.BatchId}/done/", token).ConfigureAwait(false)).Files;
+                var shardsSeen = (await SumAsync(store, $"{ObjectLayout.StatePrefix}{batch.BatchId}/done/", token).ConfigureAwait(false)).Files
+                    + (await SumAsync(store, ObjectLayout.MappedFolder(batch.BatchId), token).ConfigureAwait(false)).Files;
                 if (shardsSeen > shardsDone)
                 {
                     shardsDone = shardsSeen;
                     lastShardDone = started.Elapsed;
                     Say($"convert: {shardsDone} of {batch.Shards} shards");
+                }
+
+                var mergesSeen = (await SumAsync(store, ObjectLayout.MergedFolder(batch.BatchId), token).ConfigureAwait(false)).Files;
+                if (mergesSeen > mergesDone)
+                {
+                    mergesDone = mergesSeen;
+                    lastMergeDone = started.Elapsed;
+                    Say($"merge: {mergesDone} key ranges");
                 }
 
                 await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
@@ -322,23 +357,25 @@ internal sealed class RunFlow(RunOptions options)
         if (result.Status != BatchResult.Succeeded)
         {
             var shards = result.FailedShards ?? [];
-            return new PipelineOutcome(finished, TimeSpan.Zero, TimeSpan.Zero, 0, 0, 0,
-                $"{shards.Count} shard(s) failed: " + string.Join("; ", shards.Take(5).Select(s => $"shard {s.Shard}{SourceOf(s.Shard)}: {s.Reason}")));
+            return new PipelineOutcome(finished, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, 0, 0, 0, 0,
+                $"{shards.Count} failure(s): " + string.Join("; ", shards.Take(5).Select(s => $"{s.Describe()}{(s.Task is null ? SourceOf(s.Shard) : "")}: {s.Reason}")));
         }
 
         var (files, bytes) = await SumAsync(store, ObjectLayout.SstFolder(batch.BatchId), token).ConfigureAwait(false);
         using var masterConnection = RespConnection.Open(master, options.Password, TimeSpan.FromSeconds(30));
         var offset = InfoNumber(masterConnection, "replication", "master_repl_offset") ?? 0;
         Say($"ingest: {master} answered {result.Reply} for batch {batch.BatchId}");
+        var merging = mergesDone > 0 ? lastMergeDone - lastShardDone : TimeSpan.Zero;
+        var converted = lastShardDone + merging;
         if (options.Functions == FunctionsMode.Local)
         {
             var ingestStart = timing.Started ?? finished;
-            return new PipelineOutcome(lastShardDone, ingestStart - lastShardDone, timing.Elapsed, files, bytes, offset, null);
+            return new PipelineOutcome(lastShardDone, merging, ingestStart - converted, timing.Elapsed, mergesDone, files, bytes, offset, null);
         }
 
-        // Deployed: the function recorded its INGEST_S3 round trip in the result; the rest since the last shard is the manifest's.
+        // Deployed: the function recorded its INGEST_S3 round trip in the result; the rest since the last merge (or shard) is the manifest's.
         var recorded = TimeSpan.FromMilliseconds(result.IngestMs ?? 0);
-        return new PipelineOutcome(lastShardDone, finished - lastShardDone - recorded, recorded, files, bytes, offset, null);
+        return new PipelineOutcome(lastShardDone, merging, finished - converted - recorded, recorded, mergesDone, files, bytes, offset, null);
     }
 
     private async Task<TimeSpan> WaitForSlaveAsync(string master, string slave, long target, CancellationToken token)

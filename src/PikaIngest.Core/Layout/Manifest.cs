@@ -3,10 +3,16 @@ using PikaIngest.Core.Formats;
 
 namespace PikaIngest.Core.Layout;
 
-/// <summary><c>manifests/&lt;batch&gt;.json</c> (FORMATS.md §6): what <c>INGEST_S3</c> ingests, in order.</summary>
+/// <summary>
+/// <c>manifests/&lt;batch&gt;.json</c> (FORMATS.md §6): what <c>INGEST_S3</c> ingests, in order. Version 1
+/// lists one file per (shard, instance); version 2 lists one file per (instance, key range), the
+/// ranges of an instance disjoint and ascending, so a node can put them all in one level.
+/// </summary>
 public sealed record Manifest
 {
     public const int CurrentVersion = 1;
+
+    public const int RangesVersion = 2;
 
     public int Version { get; init; } = CurrentVersion;
 
@@ -19,7 +25,10 @@ public sealed record Manifest
 
     public required int Instances { get; init; }
 
-    /// <summary>Ordered by (shard, instance): the ingest order; a later file wins for the same key.</summary>
+    /// <summary>
+    /// Version 1: ordered by (shard, instance), the ingest order; a later file wins for the same key.
+    /// Version 2: ordered by (instance, range); no two files of an instance share a key.
+    /// </summary>
     public required IReadOnlyList<SstFileEntry> Files { get; init; }
 
     public required ManifestTotals Totals { get; init; }
@@ -88,6 +97,44 @@ public static partial class Manifests
         return manifest;
     }
 
+    /// <summary>
+    /// The manifest of a multi-shard batch whose every merge task is done: one file per (instance, range),
+    /// as the plan lists the tasks. Deterministic like <see cref="Build"/>.
+    /// </summary>
+    public static Manifest BuildRanges(BatchDescriptor descriptor, MergePlan plan, IEnumerable<MergedRecord> merged)
+    {
+        var byTask = merged.ToDictionary(m => (m.Instance, m.Range));
+        var files = new List<SstFileEntry>();
+        foreach (var task in plan.Tasks)
+        {
+            if (!byTask.TryGetValue((task.Instance, task.Range), out var record) || record.TaskSha256 != task.Sha256 || record.BatchId != descriptor.BatchId)
+            {
+                throw new InvalidDataException($"batch {descriptor.BatchId}: no merge record for task {task.Key} of the plan");
+            }
+
+            var file = record.File;
+            if (file.Instance != task.Instance || file.Range != task.Range || file.Shard is not null)
+            {
+                throw new InvalidDataException($"batch {descriptor.BatchId}: the merge record of {task.Key} lists {file.Key}, not its own range");
+            }
+
+            files.Add(file);
+        }
+
+        var manifest = new Manifest
+        {
+            Version = Manifest.RangesVersion,
+            BatchId = descriptor.BatchId,
+            CreatedAt = descriptor.CreatedAt,
+            Format = descriptor.Format,
+            Instances = descriptor.Instances,
+            Files = files,
+            Totals = new ManifestTotals { Shards = descriptor.Shards, Files = files.Count, Entries = files.Sum(f => f.Entries), Bytes = files.Sum(f => f.Size) },
+        };
+        Validate(manifest, TargetFormats.Parse(descriptor.Format), descriptor.Instances, new ManifestLimits());
+        return manifest;
+    }
+
     public static byte[] Serialize(Manifest manifest) => LayoutJson.Serialize(manifest);
 
     /// <summary>Parses and validates a manifest for a node serving <paramref name="format"/> with <paramref name="instances"/> instances.</summary>
@@ -111,10 +158,10 @@ public static partial class Manifests
         return manifest;
     }
 
-    /// <summary>Rejects anything a node must not act on: wrong format or instance count, keys outside the batch, bad sizes, counts or hashes.</summary>
+    /// <summary>Rejects anything a node must not act on: wrong format or instance count, keys outside the batch, bad sizes, counts, hashes or order.</summary>
     public static void Validate(Manifest manifest, TargetFormat format, int instances, ManifestLimits limits)
     {
-        if (manifest.Version != Manifest.CurrentVersion)
+        if (manifest.Version is not (Manifest.CurrentVersion or Manifest.RangesVersion))
         {
             throw new InvalidDataException($"unsupported manifest version {manifest.Version}");
         }
@@ -139,25 +186,27 @@ public static partial class Manifests
             throw new InvalidDataException($"manifest lists {manifest.Files.Count} files, more than the {limits.MaxFiles} allowed");
         }
 
-        var prefix = ObjectLayout.SstFolder(manifest.BatchId);
-        (int Shard, int Instance)? previous = null;
         var keys = new HashSet<string>(StringComparer.Ordinal);
+        SstFileEntry? previous = null;
         foreach (var file in manifest.Files)
         {
-            var expectedKey = ObjectLayout.SstFile(manifest.BatchId, file.Shard, file.Instance);
-            if (!file.Key.StartsWith(prefix, StringComparison.Ordinal) || file.Key != expectedKey || !keys.Add(file.Key))
+            if (file.Instance < 0 || file.Instance >= instances)
             {
-                throw new InvalidDataException($"file key '{file.Key}' is not {expectedKey} (every file must be sst/<batch>/<seq>-<instance>.sst, once)");
+                throw new InvalidDataException($"file {file.Key}: instance {file.Instance} out of range");
             }
 
-            if (file.Shard < 1 || file.Instance < 0 || file.Instance >= instances)
+            if (manifest.Version == Manifest.CurrentVersion)
             {
-                throw new InvalidDataException($"file {file.Key}: shard {file.Shard} / instance {file.Instance} out of range");
+                ValidateShardFile(manifest.BatchId, file, previous);
+            }
+            else
+            {
+                ValidateRangeFile(manifest.BatchId, file, previous);
             }
 
-            if (previous is { } p && (p.Shard > file.Shard || (p.Shard == file.Shard && p.Instance >= file.Instance)))
+            if (!keys.Add(file.Key))
             {
-                throw new InvalidDataException($"file {file.Key} is out of (shard, instance) order");
+                throw new InvalidDataException($"file key '{file.Key}' is listed twice");
             }
 
             if (file.Size <= 0 || file.Size > limits.MaxFileBytes || file.Entries <= 0)
@@ -170,7 +219,7 @@ public static partial class Manifests
                 throw new InvalidDataException($"file {file.Key}: sha256 must be 64 lower-case hex digits");
             }
 
-            previous = (file.Shard, file.Instance);
+            previous = file;
         }
 
         var totalBytes = manifest.Files.Sum(f => f.Size);
@@ -183,6 +232,67 @@ public static partial class Manifests
         if (totals.Files != manifest.Files.Count || totals.Bytes != totalBytes || totals.Entries != manifest.Files.Sum(f => f.Entries))
         {
             throw new InvalidDataException("manifest totals do not match its file list");
+        }
+    }
+
+    private static void ValidateShardFile(string batch, SstFileEntry file, SstFileEntry? previous)
+    {
+        if (file.Shard is not { } shard || shard < 1 || file.Range is not null)
+        {
+            throw new InvalidDataException($"file {file.Key}: a version 1 manifest lists shard files (shard >= 1, no range)");
+        }
+
+        var expectedKey = ObjectLayout.SstFile(batch, shard, file.Instance);
+        if (file.Key != expectedKey)
+        {
+            throw new InvalidDataException($"file key '{file.Key}' is not {expectedKey} (every file must be sst/<batch>/<seq>-<instance>.sst, once)");
+        }
+
+        if (previous is { Shard: { } p } && (p > shard || (p == shard && previous.Instance >= file.Instance)))
+        {
+            throw new InvalidDataException($"file {file.Key} is out of (shard, instance) order");
+        }
+    }
+
+    private static void ValidateRangeFile(string batch, SstFileEntry file, SstFileEntry? previous)
+    {
+        if (file.Range is not { } range || range < 1 || file.Shard is not null)
+        {
+            throw new InvalidDataException($"file {file.Key}: a version 2 manifest lists range files (range >= 1, no shard)");
+        }
+
+        var expectedKey = ObjectLayout.RangeSstFile(batch, file.Instance, range);
+        if (file.Key != expectedKey)
+        {
+            throw new InvalidDataException($"file key '{file.Key}' is not {expectedKey} (every file must be sst/<batch>/i<instance>-<range>.sst, once)");
+        }
+
+        var smallest = DecodeKey(file, file.SmallestKey);
+        if (smallest.AsSpan().SequenceCompareTo(DecodeKey(file, file.LargestKey)) > 0)
+        {
+            throw new InvalidDataException($"file {file.Key}: smallest key above its largest");
+        }
+
+        if (previous is { Range: { } p } && (previous.Instance > file.Instance || (previous.Instance == file.Instance && p >= range)))
+        {
+            throw new InvalidDataException($"file {file.Key} is out of (instance, range) order");
+        }
+
+        if (previous?.Instance == file.Instance && DecodeKey(previous, previous.LargestKey).AsSpan().SequenceCompareTo(smallest) >= 0)
+        {
+            throw new InvalidDataException($"file {file.Key} overlaps {previous.Key}: the ranges of an instance must be disjoint and ascending");
+        }
+    }
+
+    private static byte[] DecodeKey(SstFileEntry file, string base64)
+    {
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw new InvalidDataException($"file {file.Key}: key bound '{base64}' is not base64");
         }
     }
 

@@ -11,6 +11,10 @@ public static partial class ObjectLayout
     public const string StatePrefix = "state/";
     public const string ManifestsPrefix = "manifests/";
     public const string ResultsPrefix = "results/";
+    public const string RunsPrefix = "runs/";
+    public const string PlansPrefix = "plans/";
+    public const string TasksPrefix = "tasks/";
+    public const string TaskSuffix = ".json";
     public const string DescriptorName = "_batch.json";
     public const string ShardSuffix = ".jsonl";
 
@@ -28,6 +32,32 @@ public static partial class ObjectLayout
     public static string SstFolder(string batch) => $"{SstPrefix}{batch}/";
 
     public static string Done(string batch, int seq) => $"{StatePrefix}{batch}/done/{Seq(seq)}.json";
+
+    /// <summary>A shard's sorted run for one instance (multi-shard batches), read by the merges.</summary>
+    public static string RunFile(string batch, int seq, int instance) => $"{RunsPrefix}{batch}/{Seq(seq)}-{instance.ToString(CultureInfo.InvariantCulture)}.run";
+
+    public static string RunsFolder(string batch) => $"{RunsPrefix}{batch}/";
+
+    public static string Mapped(string batch, int seq) => $"{StatePrefix}{batch}/mapped/{Seq(seq)}.json";
+
+    public static string MappedFolder(string batch) => $"{StatePrefix}{batch}/mapped/";
+
+    /// <summary>How a merge task is named in keys and messages: <c>i&lt;instance&gt;-&lt;range&gt;</c>, ranges from 1.</summary>
+    public static string TaskName(int instance, int range) => $"i{instance.ToString(CultureInfo.InvariantCulture)}-{Seq(range)}";
+
+    public static string Plan(string batch) => $"{PlansPrefix}{batch}.json";
+
+    public static string Task(string batch, int instance, int range) => $"{TasksPrefix}{batch}/{TaskName(instance, range)}{TaskSuffix}";
+
+    public static string RangeSstFile(string batch, int instance, int range) => $"{SstPrefix}{batch}/{TaskName(instance, range)}.sst";
+
+    public static string Merged(string batch, int instance, int range) => $"{StatePrefix}{batch}/merged/{TaskName(instance, range)}.json";
+
+    public static string MergedFolder(string batch) => $"{StatePrefix}{batch}/merged/";
+
+    public static string MergeFailed(string batch, int instance, int range) => $"{StatePrefix}{batch}/failed/{TaskName(instance, range)}.json";
+
+    public static string MergeLease(string batch, int instance, int range) => $"{StatePrefix}{batch}/lease/{TaskName(instance, range)}.lock";
 
     /// <summary>
     /// Held while a shard is being converted, so a duplicate event waits instead of converting again and
@@ -56,10 +86,23 @@ public static partial class ObjectLayout
         return match.Success && IsValidBatchId(batch) && seq > 0;
     }
 
+    /// <summary>Matches <c>tasks/&lt;batch&gt;/i&lt;instance&gt;-&lt;range&gt;.json</c>.</summary>
+    public static bool TryParseTask(string key, out string batch, out int instance, out int range)
+    {
+        var match = TaskKeyPattern().Match(key);
+        batch = match.Success ? match.Groups["batch"].Value : "";
+        instance = match.Success ? int.Parse(match.Groups["instance"].Value, CultureInfo.InvariantCulture) : 0;
+        range = match.Success ? int.Parse(match.Groups["range"].Value, CultureInfo.InvariantCulture) : 0;
+        return match.Success && IsValidBatchId(batch) && range > 0;
+    }
+
     // \z, not $: $ also matches before a final newline, which would let "b\n" through.
     [GeneratedRegex(@"^[A-Za-z0-9_-][A-Za-z0-9._-]*\z")]
     private static partial Regex BatchIdPattern();
 
     [GeneratedRegex(@"^incoming/(?<batch>[^/]+)/(?<seq>[0-9]{1,9})\.jsonl\z")]
     private static partial Regex ShardKeyPattern();
+
+    [GeneratedRegex(@"^tasks/(?<batch>[^/]+)/i(?<instance>[0-9]{1,4})-(?<range>[0-9]{6,9})\.json\z")]
+    private static partial Regex TaskKeyPattern();
 }

@@ -30,16 +30,34 @@ public sealed record BatchDescriptor
     /// <summary>Block-based table format_version of the SSTs (5 unless the target needs otherwise).</summary>
     public int SstFormatVersion { get; init; } = Sst.SstOptions.DefaultFormatVersion;
 
+    /// <summary>
+    /// Target size of the range-partitioned SSTs a batch of several shards is merged into (null: 256 MiB).
+    /// Measured as LZ4-compressed run bytes, which track the SST bytes closely.
+    /// </summary>
+    public long? TargetFileBytes { get; init; }
+
+    /// <summary>Keep the sorted run objects after a successful ingest (null: remove them).</summary>
+    public bool? KeepRuns { get; init; }
+
+    public const long DefaultTargetFileBytes = 256L << 20;
+
     /// <summary>Free-form producer options (the mock generator records its settings here).</summary>
     public IReadOnlyDictionary<string, string>? Options { get; init; }
 }
 
-/// <summary>One SST file as listed in a completion record and in the manifest (FORMATS.md §6).</summary>
+/// <summary>
+/// One SST file as listed in a completion or merge record and in the manifest (FORMATS.md §6): either a
+/// shard's file (<see cref="Shard"/> set) or one key range of an instance (<see cref="Range"/> set).
+/// </summary>
 public sealed record SstFileEntry
 {
     public required string Key { get; init; }
 
-    public required int Shard { get; init; }
+    /// <summary>The shard a one-shard-per-file SST was made from (manifest version 1).</summary>
+    public int? Shard { get; init; }
+
+    /// <summary>The key range of the instance a merged SST covers, from 1 in key order (manifest version 2).</summary>
+    public int? Range { get; init; }
 
     public required int Instance { get; init; }
 
@@ -107,6 +125,9 @@ public sealed record FailedRecord
     /// <summary>1-based line of the bad record, when there is one.</summary>
     public long? Line { get; init; }
 
+    /// <summary>The merge task that failed (<c>i&lt;instance&gt;-&lt;range&gt;</c>); <see cref="Shard"/> is 0 then.</summary>
+    public string? Task { get; init; }
+
     public required DateTimeOffset FailedAt { get; init; }
 }
 
@@ -138,7 +159,11 @@ public sealed record BatchResult
     public required DateTimeOffset At { get; init; }
 }
 
-public sealed record FailedShard(int Shard, string Reason, long? Line);
+/// <summary>A shard that failed to convert, or (with <see cref="Task"/>, shard 0) a merge task that failed.</summary>
+public sealed record FailedShard(int Shard, string Reason, long? Line, string? Task = null)
+{
+    public string Describe() => Task is null ? $"shard {Shard}" : $"merge {Task}";
+}
 
 /// <summary>JSON settings shared by every persisted record: camelCase, no nulls, stable property order.</summary>
 public static class LayoutJson
@@ -190,8 +215,12 @@ public static class LayoutJson
             FailedRecord f => f.Version,
             Manifest m => m.Version,
             BatchResult r => r.Version,
+            MappedRecord m => m.Version,
+            MergePlan p => p.Version,
+            MergeTask t => t.Version,
+            MergedRecord m => m.Version,
             _ => 1,
         };
-        return version == 1 ? value : throw new FormatException($"{source}: unsupported version {version}");
+        return version == 1 || (value is Manifest && version == Manifest.RangesVersion) ? value : throw new FormatException($"{source}: unsupported version {version}");
     }
 }

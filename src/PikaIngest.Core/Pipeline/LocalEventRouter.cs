@@ -38,8 +38,8 @@ public sealed record LocalEventRouterOptions
 
 /// <summary>
 /// Emulates S3 event notifications for a bucket without Lambda: polls the store, turns every new
-/// or replaced object under <c>incoming/…jsonl</c> and <c>state/…json</c> into an S3-shaped event
-/// (the same filters as the SAM template), and invokes the handlers with bounded concurrency and
+/// or replaced object under <c>incoming/…jsonl</c>, <c>tasks/…json</c> and <c>state/…json</c> into an
+/// S3-shaped event (the same filters as the SAM template), and invokes the handlers with bounded concurrency and
 /// Lambda-like retries. It keeps no state of its own: after a restart it delivers everything
 /// again, which the idempotent handlers turn into no-ops, so nothing is ever acknowledged that
 /// was not seen to succeed.
@@ -48,6 +48,7 @@ public sealed class LocalEventRouter(
     IObjectStore store,
     Func<byte[], CancellationToken, Task> sstHandler,
     Func<byte[], CancellationToken, Task> manifestHandler,
+    Func<byte[], CancellationToken, Task> mergeHandler,
     LocalEventRouterOptions options,
     Action<string> log)
 {
@@ -63,9 +64,11 @@ public sealed class LocalEventRouter(
         var batchFolder = options.OnlyBatch is { } batch ? batch + "/" : "";
         var shards = await NewObjectsAsync(ObjectLayout.IncomingPrefix + batchFolder, ObjectLayout.ShardSuffix, cancellation).ConfigureAwait(false);
         await DeliverAsync(shards, sstHandler, options.MaxConcurrency, cancellation).ConfigureAwait(false);
+        var tasks = await NewObjectsAsync(ObjectLayout.TasksPrefix + batchFolder, ObjectLayout.TaskSuffix, cancellation).ConfigureAwait(false);
+        await DeliverAsync(tasks, mergeHandler, options.MaxConcurrency, cancellation).ConfigureAwait(false);
         var states = await NewObjectsAsync(ObjectLayout.StatePrefix + batchFolder, ".json", cancellation).ConfigureAwait(false);
         await DeliverAsync(states, manifestHandler, options.ManifestConcurrency ?? options.MaxConcurrency, cancellation).ConfigureAwait(false);
-        return shards.Count + states.Count;
+        return shards.Count + tasks.Count + states.Count;
     }
 
     /// <summary>Polls until <paramref name="finished"/> says so (checked after every poll) or cancellation.</summary>

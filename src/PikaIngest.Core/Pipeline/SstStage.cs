@@ -47,8 +47,8 @@ public sealed record SstStageResult(string Bucket, string Key, SstOutcome Outcom
 
 /// <summary>
 /// The SST function's work for one shard-created event: read the batch descriptor, convert the
-/// shard, upload its SST files, then its completion record — in that order, so a completion
-/// record always points at files that exist. Deterministic failures (bad data, a shard the
+/// shard, upload its SST files (one-shard batch) or sorted runs (the map of a multi-shard batch),
+/// then its completion or mapped record — in that order, so a record always points at files that exist. Deterministic failures (bad data, a shard the
 /// descriptor does not declare, a shard too large) end in a failure record and a normal return;
 /// anything else (store errors) throws so the platform retries.
 /// </summary>
@@ -72,14 +72,18 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
         }
 
         var source = new SourceObject { Key = created.Key, Size = head.Size, ETag = head.ETag };
-        var doneKey = ObjectLayout.Done(batch, seq);
-        if (await ReadRecordAsync<DoneRecord>(store, doneKey, cancellation).ConfigureAwait(false) is { } done && done.Source.ETag == head.ETag && head.ETag is not null)
+        var descriptor = await ReadRecordAsync<BatchDescriptor>(store, ObjectLayout.Descriptor(batch), cancellation).ConfigureAwait(false);
+
+        // A batch of several shards is mapped into sorted runs that the merges cut into disjoint key ranges;
+        // a batch of one shard is already sorted per instance and converts straight into its SSTs.
+        var map = descriptor is { Shards: > 1 };
+        var recordKey = map ? ObjectLayout.Mapped(batch, seq) : ObjectLayout.Done(batch, seq);
+        if (await IsRecordedAsync(store, recordKey, map, head.ETag, cancellation).ConfigureAwait(false))
         {
-            log($"{store.Location}/{created.Key}: already converted ({doneKey}, same ETag {head.ETag}); skipping");
-            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, doneKey);
+            log($"{store.Location}/{created.Key}: already converted ({recordKey}, same ETag {head.ETag}); skipping");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, recordKey);
         }
 
-        var descriptor = await ReadRecordAsync<BatchDescriptor>(store, ObjectLayout.Descriptor(batch), cancellation).ConfigureAwait(false);
         var problem = descriptor is null ? $"batch descriptor {ObjectLayout.Descriptor(batch)} is missing (it must be written before the shards)"
             : descriptor.BatchId != batch ? $"batch descriptor names batch '{descriptor.BatchId}', not '{batch}'"
             : seq > descriptor.Shards ? $"shard {seq} is beyond the {descriptor.Shards} shards the batch descriptor declares"
@@ -94,12 +98,12 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
         // SST bytes differ between two conversions of the same shard (RocksDB embeds unique ids), so two
         // invocations racing on a duplicate event must not both upload: one converts, the other waits for it.
         var lease = ObjectLayout.Lease(batch, seq);
-        await AcquireLeaseAsync(store, lease, created.Key, cancellation).ConfigureAwait(false);
-        if (await ReadRecordAsync<DoneRecord>(store, doneKey, cancellation).ConfigureAwait(false) is { } finished && finished.Source.ETag == head.ETag && head.ETag is not null)
+        await StageObjects.AcquireLeaseAsync(store, lease, $"{store.Location}/{created.Key}", options.LeaseTimeout, options.LeasePollInterval, log, cancellation).ConfigureAwait(false);
+        if (await IsRecordedAsync(store, recordKey, map, head.ETag, cancellation).ConfigureAwait(false))
         {
             await store.DeleteAsync(lease, cancellation).ConfigureAwait(false);
-            log($"{store.Location}/{created.Key}: converted meanwhile by another invocation ({doneKey}); skipping");
-            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, doneKey);
+            log($"{store.Location}/{created.Key}: converted meanwhile by another invocation ({recordKey}); skipping");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.AlreadyDone, recordKey);
         }
 
         var work = Path.Combine(options.WorkDirectory, $"pika-sst-{Guid.NewGuid():N}");
@@ -127,6 +131,7 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
                     MemoryBudget = options.MemoryBudget,
                     Parallelism = options.Parallelism,
                     TempDirectory = work,
+                    WriteRuns = map,
                 });
             }
             catch (ShardFormatException e)
@@ -140,21 +145,21 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
                 await store.UploadAsync(file.Key, Path.Combine(work, "out", file.Key), file.Sha256, cancellation: cancellation).ConfigureAwait(false);
             }
 
-            var record = new DoneRecord
+            foreach (var run in result.Runs)
             {
-                BatchId = batch,
-                Shard = seq,
-                Source = source,
-                RecordsRead = result.RecordsRead,
-                UniqueKeys = result.UniqueKeys,
-                ElapsedMs = (long)stopwatch.Elapsed.TotalMilliseconds,
-                Files = result.Files,
-            };
+                await store.UploadAsync(run.Key, Path.Combine(work, "out", run.Key), cancellation: cancellation).ConfigureAwait(false);
+            }
+
+            var elapsedMs = (long)stopwatch.Elapsed.TotalMilliseconds;
+            var record = map
+                ? LayoutJson.Serialize(new MappedRecord { BatchId = batch, Shard = seq, Source = source, RecordsRead = result.RecordsRead, UniqueKeys = result.UniqueKeys, ElapsedMs = elapsedMs, Runs = result.Runs })
+                : LayoutJson.Serialize(new DoneRecord { BatchId = batch, Shard = seq, Source = source, RecordsRead = result.RecordsRead, UniqueKeys = result.UniqueKeys, ElapsedMs = elapsedMs, Files = result.Files });
             await store.DeleteAsync(ObjectLayout.Failed(batch, seq), cancellation).ConfigureAwait(false);
-            await store.PutBytesAsync(doneKey, LayoutJson.Serialize(record), cancellation).ConfigureAwait(false);
-            log($"{store.Location}/{created.Key}: {result.RecordsRead:N0} records, {result.UniqueKeys:N0} unique -> {result.Files.Count} SST files " +
-                $"({result.Files.Sum(f => f.Size):N0} bytes); download {download.TotalSeconds:0.00} s, convert {(converted - download).TotalSeconds:0.00} s, upload {(stopwatch.Elapsed - converted).TotalSeconds:0.00} s");
-            return new SstStageResult(created.Bucket, created.Key, SstOutcome.Converted, doneKey);
+            await store.PutBytesAsync(recordKey, record, cancellation).ConfigureAwait(false);
+            var (count, bytes, kind) = map ? (result.Runs.Count, result.Runs.Sum(r => r.Size), "sorted runs") : (result.Files.Count, result.Files.Sum(f => f.Size), "SST files");
+            log($"{store.Location}/{created.Key}: {result.RecordsRead:N0} records, {result.UniqueKeys:N0} unique -> {count} {kind} " +
+                $"({bytes:N0} bytes); download {download.TotalSeconds:0.00} s, convert {(converted - download).TotalSeconds:0.00} s, upload {(stopwatch.Elapsed - converted).TotalSeconds:0.00} s");
+            return new SstStageResult(created.Bucket, created.Key, SstOutcome.Converted, recordKey);
         }
         finally
         {
@@ -163,35 +168,13 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
         }
     }
 
-    /// <summary>Takes the shard's lease, waiting while another invocation holds it; a lease older than the longest conversion is taken over.</summary>
-    private async Task AcquireLeaseAsync(IObjectStore store, string lease, string shardKey, CancellationToken cancellation)
+    /// <summary>Whether the shard's completion (or mapped) record names this exact source object.</summary>
+    private async Task<bool> IsRecordedAsync(IObjectStore store, string recordKey, bool map, string? eTag, CancellationToken cancellation)
     {
-        var waited = false;
-        while (true)
-        {
-            var now = DateTimeOffset.UtcNow;
-            var content = System.Text.Encoding.UTF8.GetBytes(now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (await store.CreateIfAbsentAsync(lease, content, cancellation).ConfigureAwait(false) == CreateOutcome.Created)
-            {
-                return;
-            }
-
-            var held = await store.HeadAsync(lease, cancellation).ConfigureAwait(false);
-            if (held is not null && now - held.LastModified > options.LeaseTimeout)
-            {
-                log($"{store.Location}/{shardKey}: taking over the lease {lease} held since {held.LastModified:O}");
-                await store.PutBytesAsync(lease, content, cancellation).ConfigureAwait(false);
-                return;
-            }
-
-            if (!waited)
-            {
-                log($"{store.Location}/{shardKey}: another invocation is converting this shard; waiting for it");
-                waited = true;
-            }
-
-            await Task.Delay(options.LeasePollInterval, cancellation).ConfigureAwait(false);
-        }
+        var recorded = map
+            ? (await ReadRecordAsync<MappedRecord>(store, recordKey, cancellation).ConfigureAwait(false))?.Source.ETag
+            : (await ReadRecordAsync<DoneRecord>(store, recordKey, cancellation).ConfigureAwait(false))?.Source.ETag;
+        return eTag is not null && recorded == eTag;
     }
 
     private async Task<SstStageResult> FailAsync(IObjectStore store, string batch, int seq, SourceObject source, string reason, long? line, CancellationToken cancellation)
@@ -201,37 +184,13 @@ public sealed class SstStage(IObjectStoreProvider stores, SstStageOptions option
 
         // A stale completion from an earlier version of this shard must not let the batch through.
         await store.DeleteAsync(ObjectLayout.Done(batch, seq), cancellation).ConfigureAwait(false);
+        await store.DeleteAsync(ObjectLayout.Mapped(batch, seq), cancellation).ConfigureAwait(false);
         await store.PutBytesAsync(failedKey, LayoutJson.Serialize(record), cancellation).ConfigureAwait(false);
         log($"{store.Location}/{source.Key}: FAILED, {reason} -> {failedKey}");
         return new SstStageResult(store.Bucket, source.Key, SstOutcome.Failed, reason);
     }
 
-    private async Task<T?> ReadRecordAsync<T>(IObjectStore store, string key, CancellationToken cancellation)
-        where T : class
-    {
-        if (await store.HeadAsync(key, cancellation).ConfigureAwait(false) is null)
-        {
-            return null;
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = await store.GetBytesAsync(key, options.MaxRecordBytes, cancellation).ConfigureAwait(false);
-        }
-        catch (ObjectNotFoundException)
-        {
-            return null;
-        }
-
-        try
-        {
-            return LayoutJson.Deserialize<T>(bytes, $"{store.Location}/{key}");
-        }
-        catch (FormatException e)
-        {
-            log($"{store.Location}/{key}: unreadable ({e.Message}); treating it as absent");
-            return null;
-        }
-    }
+    private Task<T?> ReadRecordAsync<T>(IObjectStore store, string key, CancellationToken cancellation)
+        where T : class =>
+        StageObjects.ReadRecordAsync<T>(store, key, options.MaxRecordBytes, log, cancellation);
 }

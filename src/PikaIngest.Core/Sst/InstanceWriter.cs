@@ -1,26 +1,18 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Shards;
 
 namespace PikaIngest.Core.Sst;
 
 /// <summary>
-/// Encodes sorted user records into one instance's SST. Records are gathered and encoded into a
-/// contiguous batch first and only then handed to RocksDB: gathering in key order is a stream of
-/// random memory reads, and doing them in a tight loop with prefetching (instead of between
-/// RocksDB calls) lets the CPU overlap the cache misses. When a spare core is available, RocksDB
-/// writes one batch on a second thread while the next batch is gathered.
+/// Encodes sorted user records into one instance's SST. Records are encoded into a contiguous
+/// batch first and only then handed to RocksDB, so the gathering loop (<see cref="SortedRecords"/>)
+/// runs tight; when a spare core is available, RocksDB writes one batch on a second thread while
+/// the next batch is gathered.
 /// </summary>
-internal sealed unsafe class InstanceWriter
+internal sealed class InstanceWriter : IRecordSink
 {
     private const int BatchBytes = 4 << 20;
     private const int BatchRecords = 1 << 16;
-
-    /// <summary>How many records ahead the gather loop prefetches record references and field bytes.</summary>
-    private const int PrefetchReference = 16;
-    private const int PrefetchData = 8;
 
     private readonly SstFileBuilder _builder;
     private readonly RecordEncoding _encoding;
@@ -57,45 +49,6 @@ internal sealed unsafe class InstanceWriter
     public ReadOnlySpan<byte> Largest => _last.AsSpan(0, LastLength);
 
     private int LastLength { get; set; }
-
-    /// <summary>Writes the records of <paramref name="store"/> at <c>ordinals[..count]</c>, which are sorted and unique.</summary>
-    public void AddSorted(RecordStore store, uint[] ordinals, int count)
-    {
-        var refs = store.Records;
-        var pointers = store.PointerSnapshot();
-
-        for (var i = 0; i < count; i++)
-        {
-            if (Sse.IsSupported)
-            {
-                if (i + PrefetchReference < count)
-                {
-                    Sse.Prefetch0(Unsafe.AsPointer(ref refs[ordinals[i + PrefetchReference]]));
-                }
-
-                if (i + PrefetchData < count)
-                {
-                    ref readonly var ahead = ref refs[ordinals[i + PrefetchData]];
-                    Sse.Prefetch0((byte*)pointers[ahead.KeyBuffer] + ahead.KeyOffset);
-                    Sse.Prefetch0((byte*)pointers[ahead.ValueBuffer] + ahead.ValueOffset);
-                }
-            }
-
-            ref readonly var record = ref refs[ordinals[i]];
-            Add(
-                new ReadOnlySpan<byte>((byte*)pointers[record.KeyBuffer] + record.KeyOffset, record.KeyLength),
-                new ReadOnlySpan<byte>((byte*)pointers[record.ValueBuffer] + record.ValueOffset, record.ValueLength),
-                record.ExpireUnixSeconds);
-        }
-    }
-
-    public void AddAll(MergedRuns records)
-    {
-        while (records.Next(out var key, out var value, out var expire))
-        {
-            Add(key, value, expire);
-        }
-    }
 
     public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireUnixSeconds)
     {
@@ -180,7 +133,7 @@ internal sealed unsafe class InstanceWriter
         }
     }
 
-    private void Put(Batch batch)
+    private unsafe void Put(Batch batch)
     {
         fixed (byte* bytes = batch.Bytes)
         {

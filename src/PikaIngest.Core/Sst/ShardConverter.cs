@@ -41,9 +41,16 @@ public sealed record ConvertRequest
 
     /// <summary>Reports progress in input bytes (reading counts half, writing the other half).</summary>
     public Action<long>? Progress { get; init; }
+
+    /// <summary>
+    /// Sorted run objects (<c>runs/&lt;batch&gt;/&lt;seq&gt;-&lt;i&gt;.run</c>, the map stage of a multi-shard batch)
+    /// instead of SSTs.
+    /// </summary>
+    public bool WriteRuns { get; init; }
 }
 
-public sealed record ConvertResult(long RecordsRead, long UniqueKeys, IReadOnlyList<SstFileEntry> Files, TimeSpan Elapsed, bool ExternalSort);
+/// <summary>What a conversion wrote: SST files, or (<see cref="ConvertRequest.WriteRuns"/>) sorted runs.</summary>
+public sealed record ConvertResult(long RecordsRead, long UniqueKeys, IReadOnlyList<SstFileEntry> Files, IReadOnlyList<RunFileEntry> Runs, TimeSpan Elapsed, bool ExternalSort);
 
 /// <summary>
 /// Shard → SST files (one per instance that has keys): parse, route each key to its instance,
@@ -71,8 +78,8 @@ public static class ShardConverter
         var external = length * MemoryPerInputByte > request.MemoryBudget;
         try
         {
-            var (read, unique, files) = external ? ConvertExternal(request, length) : ConvertInMemory(request, length);
-            return new ConvertResult(read, unique, files, stopwatch.Elapsed, external);
+            var (read, unique, outputs) = external ? ConvertExternal(request, length) : ConvertInMemory(request, length);
+            return new ConvertResult(read, unique, [.. outputs.OfType<SstOutput>().Select(o => o.Entry with { Shard = request.Seq })], [.. outputs.OfType<RunOutput>().Select(o => o.Entry)], stopwatch.Elapsed, external);
         }
         catch (AggregateException e) when (e.Flatten().InnerExceptions.Count > 0)
         {
@@ -95,11 +102,11 @@ public static class ShardConverter
         }
     }
 
-    private static (long Read, long Unique, List<SstFileEntry> Files) ConvertInMemory(ConvertRequest request, long length)
+    private static (long Read, long Unique, List<InstanceOutput> Outputs) ConvertInMemory(ConvertRequest request, long length)
     {
         using var store = ShardReader.ReadAll(request.ShardPath, request.SourceName, request.Parallelism, bytes => request.Progress?.Invoke(bytes / 2));
         var partitions = Partition(store, request.Instances, request.Parallelism);
-        var writers = new (SstFileBuilder? Builder, SstFileEntry? Entry)[request.Instances];
+        var outputs = new InstanceOutput?[request.Instances];
         try
         {
             Parallel.For(0, request.Instances, new ParallelOptions { MaxDegreeOfParallelism = request.Parallelism }, instance =>
@@ -111,15 +118,15 @@ public static class ShardConverter
                 }
 
                 var unique = RecordSorter.SortUnique(store, ordinals, ordinals.Length);
-                writers[instance] = WriteInstance(request, instance, Pipelined(request, partitions), w => w.AddSorted(store, ordinals, unique), records => request.Progress?.Invoke((long)(length / 2.0 * records / store.Count)));
+                outputs[instance] = WriteInstance(request, instance, Pipelined(request, partitions), sink => SortedRecords.Copy(store, ordinals, unique, sink), records => request.Progress?.Invoke((long)(length / 2.0 * records / store.Count)));
             });
-            return (store.Count, writers.Sum(w => w.Entry?.Entries ?? 0), Publish(writers));
+            return (store.Count, outputs.Sum(o => o?.Entries ?? 0), Publish(outputs));
         }
         finally
         {
-            foreach (var (builder, _) in writers)
+            foreach (var output in outputs)
             {
-                builder?.Dispose();
+                output?.Dispose();
             }
         }
     }
@@ -176,13 +183,13 @@ public static class ShardConverter
         return partitions;
     }
 
-    private static (long Read, long Unique, List<SstFileEntry> Files) ConvertExternal(ConvertRequest request, long length)
+    private static (long Read, long Unique, List<InstanceOutput> Outputs) ConvertExternal(ConvertRequest request, long length)
     {
         var spill = Path.Combine(request.TempDirectory ?? Path.GetTempPath(), $"pika-ingest-runs-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(spill);
         var runs = Enumerable.Range(0, request.Instances).Select(_ => new List<string>()).ToArray();
         var runRecords = new long[request.Instances];
-        var writers = new (SstFileBuilder? Builder, SstFileEntry? Entry)[request.Instances];
+        var outputs = new InstanceOutput?[request.Instances];
         long read = 0;
         try
         {
@@ -217,78 +224,51 @@ public static class ShardConverter
                     return;
                 }
 
-                using var merged = new MergedRuns(runs[instance]);
-                writers[instance] = WriteInstance(request, instance, request.Parallelism >= 2 * runs.Count(r => r.Count > 0), w => w.AddAll(merged), records => request.Progress?.Invoke((long)(length / 2.0 * records / total)));
+                using var merged = MergedRuns.OfSpilled(runs[instance]);
+                outputs[instance] = WriteInstance(request, instance, request.Parallelism >= 2 * runs.Count(r => r.Count > 0), merged.CopyTo, records => request.Progress?.Invoke((long)(length / 2.0 * records / total)));
             });
-            return (read, writers.Sum(w => w.Entry?.Entries ?? 0), Publish(writers));
+            return (read, outputs.Sum(o => o?.Entries ?? 0), Publish(outputs));
         }
         finally
         {
-            foreach (var (builder, _) in writers)
+            foreach (var output in outputs)
             {
-                builder?.Dispose();
+                output?.Dispose();
             }
 
             Directory.Delete(spill, recursive: true);
         }
     }
 
-    /// <summary>Writes one instance's SST under a temporary name; returns the builder (to commit) and the file's facts.</summary>
-    private static (SstFileBuilder?, SstFileEntry?) WriteInstance(ConvertRequest request, int instance, bool pipelined, Action<InstanceWriter> write, Action<long> progress)
+    /// <summary>Writes one instance's file under a temporary name; returns it unpublished, with its facts.</summary>
+    private static InstanceOutput WriteInstance(ConvertRequest request, int instance, bool pipelined, Action<IRecordSink> write, Action<long> progress)
     {
-        var key = ObjectLayout.SstFile(request.BatchId, request.Seq, instance);
-        var path = Path.Combine(request.OutputRoot, key);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var builder = new SstFileBuilder(path, request.Sst);
+        InstanceOutput output = request.WriteRuns ? new RunOutput(request, instance) : new SstOutput(request, instance, pipelined, progress);
         try
         {
-            var writer = new InstanceWriter(builder, request.Format.Encoding(), request.CreatedUnixMs, request.SourceName, progress, pipelined);
-            try
-            {
-                write(writer);
-                writer.Flush();
-            }
-            catch
-            {
-                // Never dispose the builder while RocksDB is still writing on the other thread.
-                writer.Abandon();
-                throw;
-            }
-
-            builder.Finish();
-            var entry = new SstFileEntry
-            {
-                Key = key,
-                Shard = request.Seq,
-                Instance = instance,
-                Size = new FileInfo(builder.TemporaryPath).Length,
-                Sha256 = Sha256Hex(builder.TemporaryPath),
-                Entries = builder.Entries,
-                SmallestKey = System.Convert.ToBase64String(writer.Smallest ?? []),
-                LargestKey = System.Convert.ToBase64String(writer.Largest),
-            };
-            return (builder, entry);
+            output.Write(write);
+            return output;
         }
         catch
         {
-            builder.Dispose();
+            output.Dispose();
             throw;
         }
     }
 
-    private static List<SstFileEntry> Publish((SstFileBuilder? Builder, SstFileEntry? Entry)[] writers)
+    private static List<InstanceOutput> Publish(InstanceOutput?[] outputs)
     {
-        var files = new List<SstFileEntry>();
-        foreach (var (builder, entry) in writers)
+        var published = new List<InstanceOutput>();
+        foreach (var output in outputs)
         {
-            if (builder is not null && entry is not null)
+            if (output is not null)
             {
-                builder.Commit();
-                files.Add(entry);
+                output.Commit();
+                published.Add(output);
             }
         }
 
-        return files;
+        return published;
     }
 
     public static string Sha256Hex(string path)

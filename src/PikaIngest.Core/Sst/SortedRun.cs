@@ -42,7 +42,7 @@ internal static class SortedRun
     }
 
     /// <summary>Reads one run sequentially; the current record stays valid until the next <see cref="MoveNext"/>.</summary>
-    public sealed class Reader : IDisposable
+    public sealed class Reader : ISortedSource
     {
         private readonly FileStream _file;
         private byte[] _key = new byte[256];
@@ -118,23 +118,22 @@ internal static class SortedRun
     }
 }
 
-/// <summary>K-way merge of sorted runs; among equal keys the record of the latest run wins.</summary>
-internal sealed class MergedRuns : IDisposable
+/// <summary>K-way merge of sorted sources (spilled runs, run object slices); among equal keys the record of the highest order wins.</summary>
+public sealed class MergedRuns : IDisposable
 {
-    private readonly List<SortedRun.Reader> _readers;
-    private readonly PriorityQueue<SortedRun.Reader, SortedRun.Reader> _queue = new(RunComparer.Instance);
+    private readonly List<ISortedSource> _readers = [];
+    private readonly PriorityQueue<ISortedSource, ISortedSource> _queue = new(RunComparer.Instance);
     private byte[] _lastKey = [];
     private int _lastKeyLength = -1;
-    private SortedRun.Reader? _current;
+    private ISortedSource? _current;
 
-    public MergedRuns(IReadOnlyList<string> runPaths)
+    /// <summary>Merges the sources it is given and disposes them with itself.</summary>
+    public MergedRuns(IEnumerable<ISortedSource> sources)
     {
-        _readers = [];
         try
         {
-            for (var i = 0; i < runPaths.Count; i++)
+            foreach (var reader in sources)
             {
-                var reader = new SortedRun.Reader(runPaths[i], i);
                 _readers.Add(reader);
                 if (reader.MoveNext())
                 {
@@ -146,6 +145,30 @@ internal sealed class MergedRuns : IDisposable
         {
             Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Merges spilled sorted runs in the given order (a later path is a later run).</summary>
+    internal static MergedRuns OfSpilled(IReadOnlyList<string> runPaths) =>
+        new(OpenSpilled(runPaths));
+
+    private static IEnumerable<ISortedSource> OpenSpilled(IReadOnlyList<string> runPaths)
+    {
+        for (var i = 0; i < runPaths.Count; i++)
+        {
+            yield return new SortedRun.Reader(runPaths[i], i);
+        }
+    }
+
+    /// <summary>Records merged so far (unique keys handed out).</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Hands every remaining record to <paramref name="sink"/>.</summary>
+    public void CopyTo(IRecordSink sink)
+    {
+        while (Next(out var key, out var value, out var expire))
+        {
+            sink.Add(key, value, expire);
         }
     }
 
@@ -171,14 +194,15 @@ internal sealed class MergedRuns : IDisposable
                 continue;
             }
 
-            if (_lastKey.Length < reader.KeyLength)
+            if (_lastKey.Length < reader.Key.Length)
             {
-                _lastKey = new byte[Math.Max(reader.KeyLength, _lastKey.Length * 2)];
+                _lastKey = new byte[Math.Max(reader.Key.Length, _lastKey.Length * 2)];
             }
 
             reader.Key.CopyTo(_lastKey);
-            _lastKeyLength = reader.KeyLength;
+            _lastKeyLength = reader.Key.Length;
             _current = reader;
+            Count++;
             key = reader.Key;
             value = reader.Value;
             expireUnixSeconds = reader.Expire;
@@ -198,11 +222,11 @@ internal sealed class MergedRuns : IDisposable
         }
     }
 
-    private sealed class RunComparer : IComparer<SortedRun.Reader>
+    private sealed class RunComparer : IComparer<ISortedSource>
     {
         public static readonly RunComparer Instance = new();
 
-        public int Compare(SortedRun.Reader? x, SortedRun.Reader? y)
+        public int Compare(ISortedSource? x, ISortedSource? y)
         {
             var order = x!.Key.SequenceCompareTo(y!.Key);
             return order != 0 ? order : y.Order.CompareTo(x.Order);

@@ -59,6 +59,12 @@ public interface IObjectStore
     /// <summary>Reads a whole (small) object; throws <see cref="ObjectNotFoundException"/> or, past <paramref name="maxBytes"/>, <see cref="InvalidDataException"/>.</summary>
     Task<byte[]> GetBytesAsync(string key, long maxBytes, CancellationToken cancellation = default);
 
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes from <paramref name="offset"/> (an HTTP range GET on S3); throws
+    /// <see cref="ObjectNotFoundException"/>, or <see cref="InvalidDataException"/> when the object ends before the range does.
+    /// </summary>
+    Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellation = default);
+
     /// <summary>Downloads an object to a local file (temporary name, renamed when complete); returns its metadata.</summary>
     Task<ObjectInfo> DownloadAsync(string key, string path, CancellationToken cancellation = default);
 

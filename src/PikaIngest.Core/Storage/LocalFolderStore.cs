@@ -55,6 +55,31 @@ public sealed class LocalFolderStore : IObjectStore
         return await File.ReadAllBytesAsync(file.FullName, cancellation).ConfigureAwait(false);
     }
 
+    public async Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        FileStream input;
+        try
+        {
+            input = new FileStream(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ObjectNotFoundException($"{Root}/{key}");
+        }
+
+        await using (input.ConfigureAwait(false))
+        {
+            var content = GC.AllocateUninitializedArray<byte>(length);
+            input.Position = offset;
+            var read = await input.ReadAtLeastAsync(content, length, throwOnEndOfStream: false, cancellation).ConfigureAwait(false);
+            return read == length
+                ? content
+                : throw new InvalidDataException($"{Root}/{key}: {input.Length} bytes; cannot read {length} bytes at {offset}");
+        }
+    }
+
     public async Task<ObjectInfo> DownloadAsync(string key, string path, CancellationToken cancellation = default)
     {
         var source = new FileInfo(PathOf(key));

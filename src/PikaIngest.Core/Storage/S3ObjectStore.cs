@@ -246,6 +246,39 @@ public sealed partial class S3ObjectStore : IObjectStore
         }
     }
 
+    public async Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
+        {
+            return [];
+        }
+
+        var fullKey = FullKey(key);
+        var request = new GetObjectRequest { BucketName = Bucket, Key = fullKey, ByteRange = new ByteRange(offset, offset + length - 1) };
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                async token => await ReadCheckedAsync(fullKey, request, ReadRangeAsync, token).ConfigureAwait(false),
+                cancellation).ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            throw new InvalidDataException($"{UriOf(fullKey)}: ends before byte {offset}; cannot read {length} bytes there", e);
+        }
+
+        async Task<byte[]> ReadRangeAsync(GetObjectResponse response, CancellationToken token)
+        {
+            // A server returns less than asked when the object ends inside the range.
+            var content = GC.AllocateUninitializedArray<byte>(length);
+            var read = await response.ResponseStream.ReadAtLeastAsync(content, length, throwOnEndOfStream: false, token).ConfigureAwait(false);
+            return read == length && response.ContentLength == length
+                ? content
+                : throw new InvalidDataException($"{UriOf(fullKey)}: got {read} of the {length} bytes at {offset} (the object is shorter)");
+        }
+    }
+
     public async Task<ObjectInfo> DownloadAsync(string key, string path, CancellationToken cancellation = default)
     {
         var fullKey = FullKey(key);
@@ -515,9 +548,12 @@ public sealed partial class S3ObjectStore : IObjectStore
     /// PUT of the same key. Reading again is the cure, so the mismatch becomes an
     /// <see cref="IOException"/>, which the retry pipeline repeats.
     /// </summary>
-    private async Task<T> ReadCheckedAsync<T>(string fullKey, Func<GetObjectResponse, CancellationToken, Task<T>> read, CancellationToken cancellation)
+    private Task<T> ReadCheckedAsync<T>(string fullKey, Func<GetObjectResponse, CancellationToken, Task<T>> read, CancellationToken cancellation) =>
+        ReadCheckedAsync(fullKey, new GetObjectRequest { BucketName = Bucket, Key = fullKey }, read, cancellation);
+
+    private async Task<T> ReadCheckedAsync<T>(string fullKey, GetObjectRequest request, Func<GetObjectResponse, CancellationToken, Task<T>> read, CancellationToken cancellation)
     {
-        var response = await GetAsync(fullKey, cancellation).ConfigureAwait(false);
+        var response = await GetAsync(fullKey, request, cancellation).ConfigureAwait(false);
         try
         {
             using (response)
@@ -531,11 +567,11 @@ public sealed partial class S3ObjectStore : IObjectStore
         }
     }
 
-    private async Task<GetObjectResponse> GetAsync(string fullKey, CancellationToken cancellation)
+    private async Task<GetObjectResponse> GetAsync(string fullKey, GetObjectRequest request, CancellationToken cancellation)
     {
         try
         {
-            return await _client.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = fullKey }, cancellation).ConfigureAwait(false);
+            return await _client.GetObjectAsync(request, cancellation).ConfigureAwait(false);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {

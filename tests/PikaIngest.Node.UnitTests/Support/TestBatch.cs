@@ -11,7 +11,7 @@ internal sealed record TestRecord(string Key, string Value, long ExpireUnixSecon
 
 /// <summary>
 /// Builds a batch the way production does — shards in the folder store, the SST stage per shard,
-/// the manifest stage — so node tests ingest exactly what the functions produce.
+/// the manifest stage, the merge stage per key range — so node tests ingest exactly what the functions produce.
 /// </summary>
 internal static class TestBatch
 {
@@ -51,8 +51,28 @@ internal static class TestBatch
             }
         }
 
+        // One shard: its done record completes the batch. Several: the last mapped record plans the merges, and the
+        // last merge record completes it.
         var manifest = new ManifestStage(stores, new NoIngest(), _ => { });
-        await manifest.ProcessAsync(new S3ObjectEvent("ObjectCreated:Put", bucket, ObjectLayout.Done(batchId, shards.Count), 0, null));
+        var last = shards.Count == 1 ? ObjectLayout.Done(batchId, 1) : ObjectLayout.Mapped(batchId, shards.Count);
+        var outcome = await manifest.ProcessAsync(new S3ObjectEvent("ObjectCreated:Put", bucket, last, 0, null));
+        if (outcome.Outcome == BatchOutcome.Planned)
+        {
+            var merge = new MergeStage(stores, new SstStageOptions { WorkDirectory = work }, _ => { });
+            var plan = LayoutJson.Deserialize<MergePlan>(await store.GetBytesAsync(ObjectLayout.Plan(batchId), 1 << 24), "plan");
+            foreach (var task in plan.Tasks)
+            {
+                var merged = await merge.ProcessAsync(new S3ObjectEvent("ObjectCreated:Put", bucket, task.Key, 0, null));
+                if (merged.Outcome != MergeOutcome.Merged)
+                {
+                    throw new InvalidOperationException($"task {task.Key}: {merged.Outcome} {merged.Detail}");
+                }
+            }
+
+            var lastTask = plan.Tasks[^1];
+            await manifest.ProcessAsync(new S3ObjectEvent("ObjectCreated:Put", bucket, ObjectLayout.Merged(batchId, lastTask.Instance, lastTask.Range), 0, null));
+        }
+
         var manifestKey = ObjectLayout.Manifest(batchId);
         if (await store.HeadAsync(manifestKey) is null)
         {
