@@ -28,28 +28,23 @@ public sealed class ConvertCommandTests : IDisposable
     private static void AssertConvertedExactly(string storeRoot, string batch, IEnumerable<string> shards, TargetFormat format, int instances, long createdUnixMs)
     {
         var expected = ExpectedContents.For(shards, format, instances, createdUnixMs);
-        var done = Directory.GetFiles(Path.Combine(storeRoot, "state", batch, "done")).Order(StringComparer.Ordinal).ToList();
-        Assert.NotEmpty(done);
         var actual = new Dictionary<int, List<(byte[] Key, byte[] Value)>>();
-        foreach (var record in done.Select(f => LayoutJson.Deserialize<DoneRecord>(File.ReadAllBytes(f), f)))
+        foreach (var file in ConvertedFiles(storeRoot, batch))
         {
-            foreach (var file in record.Files)
-            {
-                var path = Path.Combine(storeRoot, file.Key);
-                Assert.Equal(file.Size, new FileInfo(path).Length);
-                Assert.Equal(file.Sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
-                var scan = SstDump.Scan(path);
-                Assert.Equal(file.Entries, scan.Count);
-                var decoded = scan.Select(p => format.Encoding().Decode(p.Key, p.Value).Key).ToList();
-                Assert.Equal(Convert.FromBase64String(file.SmallestKey), decoded[0]);
-                Assert.Equal(Convert.FromBase64String(file.LargestKey), decoded[^1]);
-                Assert.All(scan, p => Assert.Equal(file.Instance, InstanceRouter.Instance(format.Encoding().Decode(p.Key, p.Value).Key, instances)));
+            var path = Path.Combine(storeRoot, file.Key);
+            Assert.Equal(file.Size, new FileInfo(path).Length);
+            Assert.Equal(file.Sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))));
+            var scan = SstDump.Scan(path);
+            Assert.Equal(file.Entries, scan.Count);
+            var decoded = scan.Select(p => format.Encoding().Decode(p.Key, p.Value).Key).ToList();
+            Assert.Equal(Convert.FromBase64String(file.SmallestKey), decoded[0]);
+            Assert.Equal(Convert.FromBase64String(file.LargestKey), decoded[^1]);
+            Assert.All(scan, p => Assert.Equal(file.Instance, InstanceRouter.Instance(format.Encoding().Decode(p.Key, p.Value).Key, instances)));
 
-                // Within a batch a key lives in one shard's file only when later shards do not repeat it;
-                // the expected contents are the union, so merge shard files in shard order, later wins.
-                var merged = actual.TryGetValue(file.Instance, out var existing) ? existing : actual[file.Instance] = [];
-                merged.AddRange(scan);
-            }
+            // Within a batch a key lives in one shard's file only when later shards do not repeat it;
+            // the expected contents are the union, so merge shard files in shard order, later wins.
+            var merged = actual.TryGetValue(file.Instance, out var existing) ? existing : actual[file.Instance] = [];
+            merged.AddRange(scan);
         }
 
         foreach (var (instance, pairs) in expected)
@@ -67,6 +62,31 @@ public sealed class ConvertCommandTests : IDisposable
                 Assert.Equal(value, stored);
             }
         }
+    }
+
+    /// <summary>
+    /// The files of a converted batch in ingest order: a one-shard batch's from its completion record; a multi-shard
+    /// batch's from its merge records, which must cover each instance's keys with disjoint, ascending ranges.
+    /// </summary>
+    private static List<SstFileEntry> ConvertedFiles(string storeRoot, string batch)
+    {
+        var merged = Path.Combine(storeRoot, "state", batch, "merged");
+        if (!Directory.Exists(merged))
+        {
+            var done = Directory.GetFiles(Path.Combine(storeRoot, "state", batch, "done")).Order(StringComparer.Ordinal).ToList();
+            return [.. done.SelectMany(f => LayoutJson.Deserialize<DoneRecord>(File.ReadAllBytes(f), f).Files)];
+        }
+
+        var files = Directory.GetFiles(merged).Select(f => LayoutJson.Deserialize<MergedRecord>(File.ReadAllBytes(f), f).File)
+            .OrderBy(f => f.Instance).ThenBy(f => f.Range).ToList();
+        Assert.NotEmpty(files);
+        foreach (var (previous, next) in files.Zip(files.Skip(1)).Where(p => p.First.Instance == p.Second.Instance))
+        {
+            Assert.Equal(previous.Range + 1, next.Range);
+            Assert.True(Convert.FromBase64String(previous.LargestKey).AsSpan().SequenceCompareTo(Convert.FromBase64String(next.SmallestKey)) < 0, $"{previous.Key} overlaps {next.Key}");
+        }
+
+        return files;
     }
 
     [Fact]
@@ -134,9 +154,10 @@ public sealed class ConvertCommandTests : IDisposable
         var failed = LayoutJson.Deserialize<FailedRecord>(File.ReadAllBytes(_temp["store/state/b4/failed/000002.json"]), "failed");
         Assert.Equal(42, failed.Line);
         Assert.Equal(2, failed.Shard);
-        Assert.False(Directory.EnumerateFiles(_temp["store/sst/b4"], "000002-*").Any());
-        Assert.True(File.Exists(_temp["store/state/b4/done/000001.json"]));
-        Assert.True(File.Exists(_temp["store/state/b4/done/000003.json"]));
+        Assert.False(Directory.EnumerateFiles(_temp["store/runs/b4"], "000002-*").Any());
+        Assert.False(Directory.Exists(_temp["store/sst/b4"]), "a batch with a failed shard must not be merged");
+        Assert.True(File.Exists(_temp["store/state/b4/mapped/000001.json"]));
+        Assert.True(File.Exists(_temp["store/state/b4/mapped/000003.json"]));
         Assert.Empty(Directory.EnumerateFiles(_temp["store"], "*.tmp*", SearchOption.AllDirectories));
 
         // Fixing the shard and converting again replaces the failure with a completion.
@@ -144,7 +165,8 @@ public sealed class ConvertCommandTests : IDisposable
         File.WriteAllLines(bad, lines);
         Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", _temp["store"]).ExitCode);
         Assert.False(File.Exists(_temp["store/state/b4/failed/000002.json"]));
-        Assert.True(File.Exists(_temp["store/state/b4/done/000002.json"]));
+        Assert.True(File.Exists(_temp["store/state/b4/mapped/000002.json"]));
+        Assert.NotEmpty(Directory.GetFiles(_temp["store/sst/b4"], "i*.sst"));
     }
 
     [Fact]
@@ -193,7 +215,7 @@ public sealed class ConvertCommandTests : IDisposable
     [Fact]
     public void Inspect_reports_properties_and_decoded_records_of_a_converted_file()
     {
-        MockBatch("b7", "--expire-ratio", "1", "--instances", "1");
+        MockBatch("b7", "--expire-ratio", "1", "--instances", "1", "--max-file-size", "3M");
         Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", _temp["store"]).ExitCode);
         var sst = _temp["store/sst/b7/000001-0.sst"];
         var result = ProcessRunner.PikaIngest("inspect", sst, "--json", "--limit", "-1");

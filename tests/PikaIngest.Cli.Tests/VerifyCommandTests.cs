@@ -20,9 +20,9 @@ public sealed class VerifyCommandTests : IDisposable
         Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", Path.Combine(store, "local")).ExitCode);
         _node = NodeProcess.Start(_temp["data"], store);
         var port = _node.Port;
-        var lastDone = Directory.GetFiles(Path.Combine(store, "local", "state", "b", "done")).Order(StringComparer.Ordinal).Last();
+        var lastDone = Directory.GetFiles(Path.Combine(store, "local", "state", "b", "merged")).Order(StringComparer.Ordinal).Last();
         var eventFile = Path.Combine(_temp.Path, "event.json");
-        File.WriteAllText(eventFile, "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"local\"},\"object\":{\"key\":\"state/b/done/" + Path.GetFileName(lastDone) + "\",\"size\":1}}}]}");
+        File.WriteAllText(eventFile, "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"local\"},\"object\":{\"key\":\"state/b/merged/" + Path.GetFileName(lastDone) + "\",\"size\":1}}}]}");
         var invoke = ProcessRunner.PikaIngest("invoke", "manifest", "--event", eventFile, "--store", "file://" + store, "--pika", $"127.0.0.1:{port}");
         Assert.True(invoke.ExitCode == 0, invoke.ToString());
 

@@ -14,14 +14,17 @@ public sealed record PlannedTaskObject(string Key, byte[] Body, MergeTask Task);
 /// </summary>
 public static class MergePlanner
 {
+    /// <summary>Smallest target accepted: ranges much smaller than a few run blocks cost more GETs than they save.</summary>
+    public const long MinTargetFileBytes = 64 << 10;
+
     public static (MergePlan Plan, IReadOnlyList<PlannedTaskObject> Tasks) Plan(BatchDescriptor descriptor, IEnumerable<MappedRecord> mapped)
     {
         var records = mapped.OrderBy(m => m.Shard).ToList();
         Check(descriptor, records);
         var target = descriptor.TargetFileBytes ?? BatchDescriptor.DefaultTargetFileBytes;
-        if (target < 1 << 20)
+        if (target < MinTargetFileBytes)
         {
-            throw new InvalidDataException($"batch {descriptor.BatchId}: targetFileBytes {target} is below 1 MiB");
+            throw new InvalidDataException($"batch {descriptor.BatchId}: targetFileBytes {target} is below {MinTargetFileBytes}");
         }
 
         var tasks = new List<PlannedTaskObject>();
