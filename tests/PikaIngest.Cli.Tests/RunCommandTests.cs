@@ -24,7 +24,7 @@ public sealed partial class RunCommandTests : IDisposable
         var result = ProcessRunner.PikaIngest("run", "--size", "6M", "--shards", "3", "--work", work, "--keep");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        foreach (var stage in new[] { "mock", "convert", "manifest", "ingest on master", "ingest on slave", "verify", "total" })
+        foreach (var stage in new[] { "mock", "map", "merge", "manifest", "ingest on master", "ingest on slave", "verify", "total" })
         {
             Assert.Matches($@"(?m)^\| {stage} \| \d+\.\d\d \| ", result.Stdout);
         }

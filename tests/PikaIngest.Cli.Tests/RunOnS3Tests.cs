@@ -41,7 +41,11 @@ public sealed class RunOnS3Tests(S3rverFixture s3) : IClassFixture<S3rverFixture
         var keys = await KeysAsync(bucket);
         Assert.Single(keys, k => k.StartsWith(ObjectLayout.ManifestsPrefix, StringComparison.Ordinal));
         Assert.Single(keys, k => k.StartsWith(ObjectLayout.ResultsPrefix, StringComparison.Ordinal));
-        Assert.Equal(2 * 3, keys.Count(k => k.StartsWith(ObjectLayout.SstPrefix, StringComparison.Ordinal)));
+        // Two shards of 1.5 MB: one key range per instance, merged from both shards' runs with range GETs on S3; the runs are gone after the ingest.
+        Assert.Equal(3, keys.Count(k => k.StartsWith(ObjectLayout.SstPrefix, StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(k, @"/i[0-2]-000001\.sst$")));
+        Assert.Equal(3, keys.Count(k => k.StartsWith(ObjectLayout.SstPrefix, StringComparison.Ordinal)));
+        Assert.Equal(3, keys.Count(k => k.StartsWith(ObjectLayout.TasksPrefix, StringComparison.Ordinal)));
+        Assert.DoesNotContain(keys, k => k.StartsWith(ObjectLayout.RunsPrefix, StringComparison.Ordinal));
     }
 
     [Fact]

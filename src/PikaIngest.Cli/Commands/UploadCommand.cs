@@ -16,7 +16,7 @@ internal static class UploadCommand
 {
     public static Command Create()
     {
-        var from = new Option<string>("--from") { Description = "Local store root (holding incoming/, sst/, state/) or one batch folder under incoming/", Required = true };
+        var from = new Option<string>("--from") { Description = "Local store root (holding incoming/, runs/, sst/, plans/, tasks/, state/) or one batch folder under incoming/", Required = true };
         var to = new Option<string>("--to") { Description = "s3://bucket[/prefix], file:///folder or a folder", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Uploads at once", DefaultValueFactory = _ => 4 };
         var command = new Command("upload", "Upload a local batch to a bucket in object-layout order; resumable") { from, to, concurrency };
@@ -55,7 +55,13 @@ internal static class UploadCommand
         [
             Files("incoming", ObjectLayout.DescriptorName),
             Files("incoming", "*" + ObjectLayout.ShardSuffix),
+            Files("runs", "*.run"),
             Files("sst", "*.sst"),
+
+            // A multi-shard batch's plan and tasks before its mapped and merged records: a manifest function that
+            // sees every record finds the plan's tasks in place, as the one that planned the batch left them.
+            Files("plans", "*.json"),
+            Files("tasks", "*.json"),
             Files("state", "*.json"),
         ];
     }
