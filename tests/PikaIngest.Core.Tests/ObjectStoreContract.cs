@@ -89,6 +89,22 @@ public abstract class ObjectStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task Range_reads_return_exactly_the_bytes_asked_and_refuse_a_range_past_the_end()
+    {
+        var store = await NewBucketAsync();
+        var content = RandomBytes(10_000);
+        await store.PutBytesAsync("runs/b/000001-0.run", content);
+
+        Assert.Equal(content[1234..5678], await store.GetRangeAsync("runs/b/000001-0.run", 1234, 5678 - 1234));
+        Assert.Equal(content[^1..], await store.GetRangeAsync("runs/b/000001-0.run", 9_999, 1));
+        Assert.Equal(content, await store.GetRangeAsync("runs/b/000001-0.run", 0, 10_000));
+        var pastEnd = await Assert.ThrowsAsync<InvalidDataException>(() => store.GetRangeAsync("runs/b/000001-0.run", 9_000, 2_000));
+        Assert.Contains("runs/b/000001-0.run", pastEnd.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidDataException>(() => store.GetRangeAsync("runs/b/000001-0.run", 20_000, 10));
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => store.GetRangeAsync("runs/b/missing.run", 0, 10));
+    }
+
+    [Fact]
     public async Task Get_bytes_refuses_an_object_over_the_limit()
     {
         var store = await NewBucketAsync();
