@@ -71,10 +71,10 @@ public sealed class ReplicationTests : IDisposable
         }),
     ];
 
-    private async Task<(string Manifest, Dictionary<string, TestRecord> Expected)> BuildAsync(string batch, IReadOnlyList<IReadOnlyList<TestRecord>> shards)
+    private async Task<(string Manifest, Dictionary<string, TestRecord> Expected)> BuildAsync(string batch, IReadOnlyList<IReadOnlyList<TestRecord>> shards, long? targetFileBytes = null)
     {
         var watch = Stopwatch.StartNew();
-        var manifest = await TestBatch.BuildAsync(Store, Bucket, batch, shards, 3);
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, batch, shards, 3, targetFileBytes);
         _output.WriteLine($"built batch {batch}: {shards.Sum(s => s.Count)} records in {watch.Elapsed.TotalSeconds:0.0} s");
         return (manifest, TestBatch.Expected(shards));
     }
@@ -113,6 +113,47 @@ public sealed class ReplicationTests : IDisposable
             for (var i = start; i < end; i++)
             {
                 Assert.Equal("+OK", await client.ReadReplyAsync());
+            }
+        }
+    }
+
+    /// <summary>What each instance's RocksDB LOG says about ingests and compactions (the LOG outlives the process).</summary>
+    private static (List<int> IngestLevels, int L0Compactions) ReadLogs(string dataFolder, int instance)
+    {
+        var folder = Path.Combine(dataFolder, "db0", Repl.Text(instance));
+        var lines = Directory.GetFiles(folder, "LOG*").SelectMany(File.ReadLines).ToList();
+        var levels = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"External SST file .* was ingested in L(\d+)"))
+            .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        return (levels, lines.Count(l => l.Contains("\"compaction_reason\": \"LevelL0FilesNum\"", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_sixteen_shard_batch_lands_below_L0_on_master_and_slave_and_starts_no_L0_compaction()
+    {
+        // Neighbouring shards share a third of their keys, so every shard's keys overlap the next one's.
+        var (manifest, expected) = await BuildAsync("b16", Shards("b16", 16, 3000, 2000, valueBytes: 40), targetFileBytes: 64 << 10);
+        await using (var master = await StartMasterAsync())
+        await using (var slave = await StartSlaveAsync(master.Port))
+        {
+            await WaitSlaveOnlineAsync(master, slave);
+            await Repl.IngestAsync(master, manifest);
+            await Repl.WaitCaughtUpAsync(master, slave);
+            Assert.Equal(":" + Repl.Text(expected.Count), await Repl.CallAsync(slave, "DBSIZE"));
+            Assert.Equal(await Repl.CallAsync(master, "DEBUG", "DIGEST"), await Repl.CallAsync(slave, "DEBUG", "DIGEST"));
+
+            // A clean stop closes RocksDB, which flushes its LOG.
+            Assert.Equal(0, await slave.StopAsync());
+            Assert.Equal(0, await master.StopAsync());
+        }
+
+        foreach (var data in (string[])[MasterData, SlaveData])
+        {
+            foreach (var instance in Enumerable.Range(0, 3))
+            {
+                var (levels, l0Compactions) = ReadLogs(data, instance);
+                Assert.True(levels.Count >= 2, $"{data} instance {instance}: {levels.Count} files ingested; the batch should span several ranges");
+                Assert.All(levels, level => Assert.Equal(6, level));
+                Assert.Equal(0, l0Compactions);
             }
         }
     }

@@ -15,7 +15,7 @@ internal sealed record TestRecord(string Key, string Value, long ExpireUnixSecon
 /// </summary>
 internal static class TestBatch
 {
-    public static async Task<string> BuildAsync(string storeRoot, string bucket, string batchId, IReadOnlyList<IReadOnlyList<TestRecord>> shards, int instances)
+    public static async Task<string> BuildAsync(string storeRoot, string bucket, string batchId, IReadOnlyList<IReadOnlyList<TestRecord>> shards, int instances, long? targetFileBytes = null)
     {
         var stores = new LocalFolderStoreProvider(storeRoot);
         var store = stores.Bucket(bucket);
@@ -26,6 +26,7 @@ internal static class TestBatch
             Format = "pika-v4",
             Instances = instances,
             CreatedAt = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+            TargetFileBytes = targetFileBytes,
         };
         await store.PutBytesAsync(ObjectLayout.Descriptor(batchId), LayoutJson.Serialize(descriptor));
         for (var i = 0; i < shards.Count; i++)
