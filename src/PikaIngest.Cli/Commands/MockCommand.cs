@@ -29,11 +29,13 @@ internal static class MockCommand
         var format = new Option<string>("--format") { Description = "Target format recorded in the descriptor", DefaultValueFactory = _ => "pika-v4" };
         var instances = new Option<int>("--instances") { Description = "Target instance count recorded in the descriptor", DefaultValueFactory = _ => 3 };
         var compression = new Option<string>("--compression") { Description = "SST compression recorded in the descriptor", DefaultValueFactory = _ => "lz4" };
+        var targetFileSize = new Option<string?>("--target-file-size") { Description = "Size of the merged range SSTs of a multi-shard batch, recorded in the descriptor (default 256M)" };
+        var keepRuns = new Option<bool>("--keep-runs") { Description = "Record in the descriptor that the sorted runs stay after the ingest (default: removed)" };
         var createdAt = new Option<string?>("--created-at") { Description = "Batch time (ISO 8601 or Unix seconds; default now): base of expiries and key timestamps" };
         var command = new Command("mock", "Generate a batch of mock JSON-lines shards")
         {
             size, output, threads, maxFileSize, dupRatio, keyPrefix, keySize, valuePrefix, valueSize, valueSizeMax, distribution,
-            expireRatio, expireAfter, timestamp, seed, batch, format, instances, compression, createdAt,
+            expireRatio, expireAfter, timestamp, seed, batch, format, instances, compression, targetFileSize, keepRuns, createdAt,
         };
         command.SetAction(result => CliErrors.Run(() =>
         {
@@ -60,6 +62,8 @@ internal static class MockCommand
                 Instances = result.GetValue(instances),
                 Compression = Core.Sst.SstOptions.CompressionName(Core.Sst.SstOptions.ParseCompression(result.GetValue(compression)!)),
                 CreatedAt = created,
+                TargetFileBytes = result.GetValue(targetFileSize) is { } target ? Sizes.Parse(target) : null,
+                KeepRuns = result.GetValue(keepRuns) ? true : null,
             };
             return Run(options);
         }));

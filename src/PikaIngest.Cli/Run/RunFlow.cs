@@ -228,7 +228,7 @@ internal sealed class RunFlow(RunOptions options)
         var started = Stopwatch.StartNew();
         if (options.Source is { } source)
         {
-            var (descriptor, sources) = SourceBatch.Place(source, root, options.Instances, MockCommand.NewBatchId(created));
+            var (descriptor, sources) = SourceBatch.Place(source, root, options.Instances, options.TargetFileBytes, MockCommand.NewBatchId(created));
             _shardSources = sources;
             dataBytes = Directory.EnumerateFiles(Path.Combine(root, "incoming", descriptor.BatchId), "*" + ObjectLayout.ShardSuffix).Sum(f => new FileInfo(f).Length);
             table = new StageTable(dataBytes);
@@ -245,6 +245,7 @@ internal sealed class RunFlow(RunOptions options)
             DupRatio = options.DupRatio,
             ExpireRatio = options.ExpireRatio,
             Instances = options.Instances,
+            TargetFileBytes = options.TargetFileBytes,
             CreatedAt = created,
         };
         var generator = new MockGenerator(mock);

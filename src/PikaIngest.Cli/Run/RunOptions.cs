@@ -36,6 +36,9 @@ internal sealed record RunOptions
 
     public int Instances { get; init; } = 3;
 
+    /// <summary>Size of the merged range SSTs of a multi-shard batch (null: the default, 256 MiB).</summary>
+    public long? TargetFileBytes { get; init; }
+
     public double DupRatio { get; init; } = 0.1;
 
     public double ExpireRatio { get; init; } = 0.05;

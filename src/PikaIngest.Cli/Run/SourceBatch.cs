@@ -11,7 +11,7 @@ namespace PikaIngest.Cli.Run;
 internal static class SourceBatch
 {
     /// <summary>Returns the batch's descriptor and, for each shard in sequence order, the file it came from.</summary>
-    public static (BatchDescriptor Descriptor, IReadOnlyList<string> Sources) Place(string source, string storeRoot, int instances, string newBatchId)
+    public static (BatchDescriptor Descriptor, IReadOnlyList<string> Sources) Place(string source, string storeRoot, int instances, long? targetFileBytes, string newBatchId)
     {
         if (!Directory.Exists(source))
         {
@@ -45,6 +45,7 @@ internal static class SourceBatch
                 Format = TargetFormats.Name(TargetFormat.PikaV4),
                 Instances = instances,
                 CreatedAt = DateTimeOffset.UtcNow,
+                TargetFileBytes = targetFileBytes,
             };
         }
 

@@ -60,6 +60,8 @@ public sealed class MockGenerator
         Instances = _options.Instances,
         Compression = _options.Compression,
         CreatedAt = _options.CreatedAt,
+        TargetFileBytes = _options.TargetFileBytes,
+        KeepRuns = _options.KeepRuns,
         Options = new Dictionary<string, string>
         {
             ["source"] = "mock",

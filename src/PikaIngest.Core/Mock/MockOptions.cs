@@ -73,6 +73,12 @@ public sealed record MockOptions
 
     public string Compression { get; init; } = "lz4";
 
+    /// <summary>Size of the merged range SSTs, recorded in the descriptor (null: the default, 256 MiB).</summary>
+    public long? TargetFileBytes { get; init; }
+
+    /// <summary>Keep the sorted runs after the ingest, recorded in the descriptor (null: remove them).</summary>
+    public bool? KeepRuns { get; init; }
+
     /// <summary>Batch creation time: written to the descriptor and the base of expiries and key timestamps.</summary>
     public DateTimeOffset CreatedAt { get; init; } = DateTimeOffset.UtcNow;
 }
