@@ -180,8 +180,15 @@ internal sealed unsafe class RocksStringStore : IStringStore
             .SetCompression(Compression.Lz4)
             .SetWriteBufferSize(64UL << 20)
             .SetMaxWriteBufferNumber(4)
-            // Each shard of a batch covers the whole key range, so its files land in L0 on top of
-            // each other; the defaults (20/36) would stall writes after one large ingest.
+            // Every level is available to ingests: a batch arrives as disjoint files, which RocksDB puts in the deepest
+            // level where they overlap nothing. Dynamic level sizing (RocksDB's default) leaves the levels above the
+            // last one unused until compaction fills them, so a batch that overwrites keys of an earlier one fell back
+            // to L0 (seen in the 16-shard process test) and was compacted from there; with fixed level targets it
+            // lands in the level above the earlier batch.
+            .SetLevelCompactionDynamicLevelBytes(false)
+
+            // A manifest of the one-file-per-shard layout (version 1) still puts overlapping files in L0; the defaults
+            // (20/36) would stall writes after one such ingest.
             .SetLevel0SlowdownWritesTrigger(64)
             .SetLevel0StopWritesTrigger(128)
             .SetBlockBasedTableFactory(table);

@@ -128,15 +128,19 @@ public sealed class ReplicationTests : IDisposable
     }
 
     [Fact]
-    public async Task A_sixteen_shard_batch_lands_below_L0_on_master_and_slave_and_starts_no_L0_compaction()
+    public async Task Sixteen_shard_batches_land_below_L0_each_in_one_level_on_master_and_slave_and_start_no_L0_compaction()
     {
-        // Neighbouring shards share a third of their keys, so every shard's keys overlap the next one's.
-        var (manifest, expected) = await BuildAsync("b16", Shards("b16", 16, 3000, 2000, valueBytes: 40), targetFileBytes: 64 << 10);
+        // Neighbouring shards share a third of their keys, so every shard's keys overlap the next one's; the second
+        // batch rewrites most of the first one's keys.
+        const long target = 64 << 10;
+        var (first, _) = await BuildAsync("b16", Shards("b16", 16, 3000, 2000, valueBytes: 40), target);
+        var (second, expected) = await BuildAsync("c16", Shards("c16", 16, 3000, 2000, valueBytes: 40), target);
         await using (var master = await StartMasterAsync())
         await using (var slave = await StartSlaveAsync(master.Port))
         {
             await WaitSlaveOnlineAsync(master, slave);
-            await Repl.IngestAsync(master, manifest);
+            await Repl.IngestAsync(master, first);
+            await Repl.IngestAsync(master, second);
             await Repl.WaitCaughtUpAsync(master, slave);
             Assert.Equal(":" + Repl.Text(expected.Count), await Repl.CallAsync(slave, "DBSIZE"));
             Assert.Equal(await Repl.CallAsync(master, "DEBUG", "DIGEST"), await Repl.CallAsync(slave, "DEBUG", "DIGEST"));
@@ -146,17 +150,26 @@ public sealed class ReplicationTests : IDisposable
             Assert.Equal(0, await master.StopAsync());
         }
 
+        var manifests = new[] { first, second }.Select(m => LayoutJsonOf(m)).ToList();
         foreach (var data in (string[])[MasterData, SlaveData])
         {
             foreach (var instance in Enumerable.Range(0, 3))
             {
                 var (levels, l0Compactions) = ReadLogs(data, instance);
-                Assert.True(levels.Count >= 2, $"{data} instance {instance}: {levels.Count} files ingested; the batch should span several ranges");
-                Assert.All(levels, level => Assert.Equal(6, level));
+                var inFirst = manifests[0].Files.Count(f => f.Instance == instance);
+                var inSecond = manifests[1].Files.Count(f => f.Instance == instance);
+                Assert.True(inFirst >= 2, $"instance {instance}: {inFirst} files; the batch should span several ranges");
+                Assert.Equal(inFirst + inSecond, levels.Count);
+                Assert.All(levels.Take(inFirst), level => Assert.Equal(6, level));
+                var secondLevels = levels.Skip(inFirst).Distinct().ToList();
+                Assert.True(secondLevels is [> 0], $"{data} instance {instance}: the second batch landed in levels {string.Join(", ", secondLevels)}");
                 Assert.Equal(0, l0Compactions);
             }
         }
     }
+
+    private Core.Layout.Manifest LayoutJsonOf(string manifestKey) =>
+        Core.Layout.LayoutJson.Deserialize<Core.Layout.Manifest>(File.ReadAllBytes(Path.Combine(Store, Bucket, manifestKey)), manifestKey);
 
     [Fact]
     public async Task An_ingest_on_the_master_reaches_a_connected_slave_which_serves_reads_and_refuses_writes()
