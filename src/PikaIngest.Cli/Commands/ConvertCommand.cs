@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
-using PikaIngest.Core.Shards;
 using PikaIngest.Core.Pipeline;
+using PikaIngest.Core.Shards;
 using PikaIngest.Core.Sst;
 using PikaIngest.Core.Storage;
 
