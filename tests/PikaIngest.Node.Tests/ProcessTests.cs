@@ -1,4 +1,5 @@
 using System.Text;
+using PikaIngest.Core.Layout;
 using PikaIngest.Node.Tests.Support;
 using PikaIngest.Node.UnitTests.Support;
 
@@ -106,6 +107,49 @@ public sealed class ProcessTests : IDisposable
 
         Assert.Equal(0, await node.StopAsync());
         Assert.Contains("shutting down: SIGTERM", node.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Info_rocksdb_gives_every_instances_levels_and_compaction_state_and_their_totals()
+    {
+        IReadOnlyList<IReadOnlyList<TestRecord>> shards =
+        [
+            [.. Enumerable.Range(0, 1000).Select(i => new TestRecord($"user:{i}", $"first {i}"))],
+            [.. Enumerable.Range(500, 1000).Select(i => new TestRecord($"user:{i}", $"second {i}"))],
+        ];
+        var manifestKey = await TestBatch.BuildAsync(Store, "local", "info-b1", shards, 3);
+        var manifest = LayoutJson.Deserialize<Manifest>(await File.ReadAllBytesAsync(Path.Combine(Store, "local", manifestKey)), manifestKey);
+        await using var node = await NodeProcess.StartAsync(Data, "--object-store", "file://" + Store);
+        Assert.Equal("OK", await Cli(node, "INGEST_S3", "local", manifestKey));
+
+        var info = await Cli(node, "INFO", "rocksdb");
+
+        Assert.StartsWith("# RocksDB\r\n", info, StringComparison.Ordinal);
+        var fields = info.Split('\n').Select(l => l.TrimEnd('\r').Split(':')).Where(f => f.Length == 2)
+            .Select(f => (Name: f[0], Value: long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        string[] names =
+        [
+            .. Enumerable.Range(0, 7).SelectMany(level => new[] { $"level{level}_files", $"level{level}_bytes" }),
+            "compaction_pending", "compaction_pending_bytes", "num_running_compactions", "compaction_read_bytes",
+            "compaction_write_bytes", "write_stall_count", "write_stop_count", "write_stall_micros", "write_stopped",
+        ];
+        Assert.Equal([.. Enumerable.Range(0, 3).SelectMany(i => names.Select(n => $"db0_{i}_{n}")), .. names.Select(n => $"total_{n}")], fields.Select(f => f.Name));
+        long Field(string name) => fields.Single(f => f.Name == name).Value;
+        long Levels(string prefix, string what) => Enumerable.Range(0, 7).Sum(level => Field($"{prefix}level{level}_{what}"));
+        Assert.All(names, name => Assert.Equal(Enumerable.Range(0, 3).Sum(i => Field($"db0_{i}_{name}")), Field($"total_{name}")));
+
+        // Two files per instance stay below the compaction trigger: every ingested file is in the tree, as it was built.
+        for (var i = 0; i < 3; i++)
+        {
+            var files = manifest.Files.Where(f => f.Instance == i).ToList();
+            Assert.Equal(files.Count, Levels($"db0_{i}_", "files"));
+            Assert.Equal(files.Sum(f => f.Size), Levels($"db0_{i}_", "bytes"));
+        }
+
+        Assert.Equal(0, Field("total_write_stopped"));
+        Assert.DoesNotContain("# RocksDB", await Cli(node, "INFO"), StringComparison.Ordinal);
+        Assert.Contains("# RocksDB", await Cli(node, "INFO", "all"), StringComparison.Ordinal);
+        Assert.Equal(0, await node.StopAsync());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using PikaIngest.Node.Resp;
+using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node.Commands;
 
@@ -13,6 +14,9 @@ internal static class ServerCommands
 
     private static readonly string[] DefaultSections = ["server", "clients", "stats", "replication", "keyspace", "ingest"];
 
+    // As in Pika, RocksDB's properties are shown only when asked for (by name, all or everything), not by a plain INFO.
+    private static readonly string[] AllSections = [.. DefaultSections, "rocksdb"];
+
     public static Task? Info(ref CommandContext context)
     {
         var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -21,11 +25,12 @@ internal static class ServerCommands
             wanted.Add(Encoding.UTF8.GetString(context.Arg(i)));
         }
 
-        var all = wanted.Count == 0 || wanted.Contains("all") || wanted.Contains("everything") || wanted.Contains("default");
+        var all = wanted.Contains("all") || wanted.Contains("everything");
+        var defaults = wanted.Count == 0 || wanted.Contains("default");
         var info = new StringBuilder();
-        foreach (var section in DefaultSections)
+        foreach (var section in AllSections)
         {
-            if (all || wanted.Contains(section))
+            if (all || (defaults && DefaultSections.Contains(section)) || wanted.Contains(section))
             {
                 if (info.Length > 0)
                 {
@@ -82,10 +87,64 @@ internal static class ServerCommands
                 node.Ingest.Stats.WriteInfo(info);
                 info.Append("ingest_applied_batches_recorded:").Append(node.Ingest.AppliedCount).Append("\r\n");
                 break;
+            case "rocksdb":
+                WriteRocksDb(node.Store.GetInstanceStats(), info);
+                break;
             default:
                 throw new UnreachableException(section);
         }
 
+    }
+
+    /// <summary>
+    /// Each instance's fields prefixed <c>db0_&lt;i&gt;_</c>, then their sums prefixed <c>total_</c> (a 0/1 field's sum
+    /// counts the instances where it is 1), so a script reads one line to learn whether an ingest left compaction debt:
+    /// <list type="bullet">
+    /// <item><c>level&lt;N&gt;_files</c>, <c>level&lt;N&gt;_bytes</c> (N = 0..6): SST files in level N and their size.</item>
+    /// <item><c>compaction_pending</c> (0/1), <c>compaction_pending_bytes</c> (RocksDB's estimate of the bytes compaction
+    /// must rewrite to settle the levels), <c>num_running_compactions</c>: the debt now.</item>
+    /// <item><c>compaction_read_bytes</c>, <c>compaction_write_bytes</c>: compaction I/O since the node started.</item>
+    /// <item><c>write_stall_count</c> (slowdowns and stops), <c>write_stop_count</c>, <c>write_stall_micros</c>: write
+    /// stalls since the node started; <c>write_stopped</c> (0/1): writes are stopped now.</item>
+    /// </list>
+    /// </summary>
+    private static void WriteRocksDb(IReadOnlyList<InstanceStats> instances, StringBuilder info)
+    {
+        info.Append("# RocksDB\r\n");
+        var fields = instances.Select(RocksDbFields).ToList();
+        for (var i = 0; i < fields.Count; i++)
+        {
+            foreach (var (name, value) in fields[i])
+            {
+                info.Append("db0_").Append(i).Append('_').Append(name).Append(':').Append(value).Append("\r\n");
+            }
+        }
+
+        foreach (var total in fields.SelectMany(f => f).GroupBy(f => f.Name, StringComparer.Ordinal))
+        {
+            info.Append("total_").Append(total.Key).Append(':').Append(total.Sum(f => f.Value)).Append("\r\n");
+        }
+    }
+
+    private static List<(string Name, long Value)> RocksDbFields(InstanceStats stats)
+    {
+        var fields = new List<(string Name, long Value)>();
+        for (var level = 0; level < stats.Levels.Count; level++)
+        {
+            fields.Add(($"level{level}_files", stats.Levels[level].Files));
+            fields.Add(($"level{level}_bytes", stats.Levels[level].Bytes));
+        }
+
+        fields.Add(("compaction_pending", stats.CompactionPending ? 1 : 0));
+        fields.Add(("compaction_pending_bytes", stats.CompactionPendingBytes));
+        fields.Add(("num_running_compactions", stats.RunningCompactions));
+        fields.Add(("compaction_read_bytes", stats.CompactionReadBytes));
+        fields.Add(("compaction_write_bytes", stats.CompactionWriteBytes));
+        fields.Add(("write_stall_count", stats.WriteStallCount));
+        fields.Add(("write_stop_count", stats.WriteStopCount));
+        fields.Add(("write_stall_micros", stats.WriteStallMicros));
+        fields.Add(("write_stopped", stats.WriteStopped ? 1 : 0));
+        return fields;
     }
 
     public static Task? Config(ref CommandContext context)

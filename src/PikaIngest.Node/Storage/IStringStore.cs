@@ -89,7 +89,29 @@ internal interface IStringStore : IDisposable
 
     /// <summary>RocksDB's estimate of the number of keys (expired and overwritten ones included), for INFO.</summary>
     long EstimateKeys();
+
+    /// <summary>Every instance's levels, compaction backlog and compaction and write-stall totals, for INFO rocksdb.</summary>
+    IReadOnlyList<InstanceStats> GetInstanceStats();
 }
+
+/// <summary>The SST files in one level of an instance's LSM tree and their size on disk.</summary>
+internal readonly record struct LevelStats(long Files, long Bytes);
+
+/// <summary>
+/// One RocksDB instance as it is now (files per level, index = level; compaction still owed) and totals since the
+/// process started (compaction I/O, write stalls), which carry over when a full sync swaps the instance.
+/// </summary>
+internal sealed record InstanceStats(
+    IReadOnlyList<LevelStats> Levels,
+    bool CompactionPending,
+    long CompactionPendingBytes,
+    long RunningCompactions,
+    long CompactionReadBytes,
+    long CompactionWriteBytes,
+    long WriteStallCount,
+    long WriteStopCount,
+    long WriteStallMicros,
+    bool WriteStopped);
 
 /// <summary>Where an incremental expiry scan stopped: an instance and the next encoded key to look at.</summary>
 internal sealed record ExpiryScanPosition(int Instance, byte[] NextEncodedKey);

@@ -236,6 +236,78 @@ public sealed class RocksStringStoreTests : IDisposable
         Assert.Equal(new string('0', 32), Digest(3, [("gone", "v", Now - 1)], Now));
     }
 
+    [Fact]
+    public void An_sst_ingested_into_an_empty_instance_lands_in_the_bottom_level_and_overlapping_ones_in_level0()
+    {
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 2);
+        Assert.All(store.GetInstanceStats(), instance => Assert.Equal(Enumerable.Repeat(new LevelStats(0, 0), 7), instance.Levels));
+
+        var first = WriteSst(_folder.Combine("first.sst"), Records(1, 1000));
+        var firstBytes = new FileInfo(first).Length;
+        store.IngestFiles(0, [first]);
+
+        var stats = store.GetInstanceStats();
+        Assert.Equal([.. Enumerable.Repeat(new LevelStats(0, 0), 6), new LevelStats(1, firstBytes)], stats[0].Levels);
+        Assert.Equal(Enumerable.Repeat(new LevelStats(0, 0), 7), stats[1].Levels);
+
+        // Files overlapping the bottom level and each other can go nowhere but level 0; two are below the compaction trigger.
+        string[] overlapping = [WriteSst(_folder.Combine("second.sst"), Records(2, 1000)), WriteSst(_folder.Combine("third.sst"), Records(3, 1000))];
+        var overlappingBytes = overlapping.Sum(f => new FileInfo(f).Length);
+        store.IngestFiles(0, overlapping);
+
+        stats = store.GetInstanceStats();
+        Assert.Equal(new LevelStats(2, overlappingBytes), stats[0].Levels[0]);
+        Assert.Equal(new LevelStats(1, firstBytes), stats[0].Levels[6]);
+        Assert.All(stats[0].Levels.Skip(1).Take(5), level => Assert.Equal(new LevelStats(0, 0), level));
+        Assert.All(stats, instance => Assert.Equal(0, instance.CompactionReadBytes));
+    }
+
+    [Fact]
+    public void The_compaction_an_ingest_triggers_is_counted_and_leaves_no_debt_and_its_counters_survive_a_full_sync_swap()
+    {
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 2);
+        store.IngestFiles(0, [WriteSst(_folder.Combine("bottom.sst"), Records(0, 2000))]);
+
+        // Four overlapping files in level 0 reach RocksDB's compaction trigger: they are merged with the bottom level's file.
+        // The compaction's tickers may be counted a moment after its new files are installed, so both are awaited.
+        store.IngestFiles(0, [.. Enumerable.Range(1, 4).Select(i => WriteSst(_folder.Combine($"f{i}.sst"), Records(i, 2000)))]);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        InstanceStats settled;
+        do
+        {
+            Thread.Sleep(20);
+            settled = store.GetInstanceStats()[0];
+        }
+        while (!(settled.Levels[0].Files == 0 && settled.RunningCompactions == 0 && settled.CompactionWriteBytes >= settled.Levels[6].Bytes)
+            && DateTime.UtcNow < deadline);
+
+        Assert.Equal(0, settled.Levels[0].Files);
+        Assert.False(settled.CompactionPending);
+        Assert.Equal(0, settled.CompactionPendingBytes);
+        Assert.Equal(0, settled.RunningCompactions);
+        Assert.Equal(1, settled.Levels[6].Files);
+        Assert.True(settled.CompactionReadBytes > settled.Levels[6].Bytes, $"read {settled.CompactionReadBytes} bytes");
+        // The bottom file was an input, so everything now in level 6 was written by the compaction.
+        Assert.True(settled.CompactionWriteBytes >= settled.Levels[6].Bytes, $"wrote {settled.CompactionWriteBytes} bytes");
+        Assert.Equal(0, settled.WriteStopCount);
+        Assert.False(settled.WriteStopped);
+        var routedHere = Enumerable.Range(0, 2000).Select(i => $"k{i}").First(k => InstanceRouter.Instance(B(k), 2) == 0);
+        Assert.Equal("from file 4", Value(store, routedHere));
+        var untouched = store.GetInstanceStats()[1];
+        Assert.Equal((0L, 0L), (untouched.CompactionReadBytes, untouched.CompactionWriteBytes));
+
+        var sync = _folder.Combine("sync");
+        store.Checkpoint(sync);
+        store.ReplaceWith(sync);
+
+        var swapped = store.GetInstanceStats()[0];
+        Assert.Equal(settled.Levels, swapped.Levels);
+        Assert.Equal((settled.CompactionReadBytes, settled.CompactionWriteBytes), (swapped.CompactionReadBytes, swapped.CompactionWriteBytes));
+    }
+
+    private static IEnumerable<(string Key, string Value)> Records(int file, int count) =>
+        Enumerable.Range(0, count).Select(i => ($"k{i}", $"from file {file}"));
+
     private static string WriteSst(string path, IEnumerable<(string Key, string Value)> records)
     {
         using var builder = new SstFileBuilder(path, new SstOptions());
