@@ -144,6 +144,14 @@ public sealed class ReplicationTests : IDisposable
             await Repl.WaitCaughtUpAsync(master, slave);
             Assert.Equal(":" + Repl.Text(expected.Count), await Repl.CallAsync(slave, "DBSIZE"));
             Assert.Equal(await Repl.CallAsync(master, "DEBUG", "DIGEST"), await Repl.CallAsync(slave, "DEBUG", "DIGEST"));
+            foreach (var node in (NodeProcess[])[master, slave])
+            {
+                var rocksdb = await Repl.InfoAsync(node, "rocksdb");
+                Assert.Equal("0", rocksdb["total_level0_files"]);
+                Assert.Equal("0", rocksdb["total_compaction_pending_bytes"]);
+                Assert.Equal("0", rocksdb["total_compaction_read_bytes"]);
+                Assert.Equal("0", rocksdb["total_write_stall_count"]);
+            }
 
             // A clean stop closes RocksDB, which flushes its LOG.
             Assert.Equal(0, await slave.StopAsync());
