@@ -143,7 +143,8 @@ public sealed class IngestTests
         { "path escape", "is not sst/b1/" },
         { "wrong format", "does not match this node's pika-v4" },
         { "wrong instances", "this node has 3" },
-        { "unknown version", "unsupported version 2" },
+        { "unknown version", "unsupported version 3" },
+        { "ranges out of order", "out of (instance, range) order" },
         { "bucket not allowed", "is not allowed on this node" },
         { "key outside manifests", "is not under manifests/" },
         { "manifest for another batch", "whose manifest key is manifests/b1.json" },
@@ -191,8 +192,15 @@ public sealed class IngestTests
                 manifest["instances"] = 2;
                 Rewrite();
                 break;
+            case "ranges out of order":
+                var files = manifest["files"]!.AsArray();
+                var head = files[0]!.DeepClone();
+                files[0] = files[1]!.DeepClone();
+                files[1] = head;
+                Rewrite();
+                break;
             case "unknown version":
-                manifest["version"] = 2;
+                manifest["version"] = 3;
                 Rewrite();
                 break;
             case "bucket not allowed":

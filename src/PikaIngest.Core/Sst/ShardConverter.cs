@@ -53,8 +53,9 @@ public sealed record ConvertRequest
 public sealed record ConvertResult(long RecordsRead, long UniqueKeys, IReadOnlyList<SstFileEntry> Files, IReadOnlyList<RunFileEntry> Runs, TimeSpan Elapsed, bool ExternalSort);
 
 /// <summary>
-/// Shard → SST files (one per instance that has keys): parse, route each key to its instance,
-/// sort by key keeping the latest record of each key, write. Shards whose in-memory footprint
+/// Shard → one file per instance that has keys, an SST or (the map of a multi-shard batch) a sorted
+/// run object: parse, route each key to its instance, sort by key keeping the latest record of
+/// each key, write. Shards whose in-memory footprint
 /// would exceed the memory budget are sorted externally (sorted runs spilled to disk, then a
 /// k-way merge); both paths write the same records. Files appear under their final names only
 /// when every file of the shard is complete.

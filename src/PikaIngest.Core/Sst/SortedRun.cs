@@ -5,7 +5,8 @@ namespace PikaIngest.Core.Sst;
 /// <summary>
 /// A spilled sorted run of the external sort: records of one chunk and one instance, unique and
 /// in key order, as <c>varint keyLength, key, varint valueLength, value, varint expire</c>.
-/// The file lives only for the duration of one conversion, so it carries no header.
+/// The file lives only for the duration of one conversion, so it carries no header (the run
+/// objects the map stage keeps, <see cref="RunFormat"/>, are framed, indexed and checksummed).
 /// </summary>
 internal static class SortedRun
 {
@@ -20,25 +21,12 @@ internal static class SortedRun
             var ordinal = (int)ordinals[i];
             var key = store.Key(ordinal);
             var value = store.Value(ordinal);
-            file.Write(header[..WriteVarint(header, (ulong)key.Length)]);
+            file.Write(header[..RunFormat.WriteVarint(header, (ulong)key.Length)]);
             file.Write(key);
-            file.Write(header[..WriteVarint(header, (ulong)value.Length)]);
+            file.Write(header[..RunFormat.WriteVarint(header, (ulong)value.Length)]);
             file.Write(value);
-            file.Write(header[..WriteVarint(header, (ulong)store.Expire(ordinal))]);
+            file.Write(header[..RunFormat.WriteVarint(header, (ulong)store.Expire(ordinal))]);
         }
-    }
-
-    private static int WriteVarint(Span<byte> target, ulong value)
-    {
-        var i = 0;
-        while (value >= 0x80)
-        {
-            target[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        target[i++] = (byte)value;
-        return i;
     }
 
     /// <summary>Reads one run sequentially; the current record stays valid until the next <see cref="MoveNext"/>.</summary>
