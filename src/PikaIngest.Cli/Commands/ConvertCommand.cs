@@ -155,16 +155,7 @@ internal static class ConvertCommand
                 AtomicFile.Write(store.PathOf(key), body);
                 var stopwatch = Stopwatch.StartNew();
                 var merged = RangeMerger.MergeAsync(task, store, outputRoot).GetAwaiter().GetResult();
-                var record = new MergedRecord
-                {
-                    BatchId = descriptor.BatchId,
-                    Instance = task.Instance,
-                    Range = task.Range,
-                    TaskSha256 = plan.Tasks[i].Sha256,
-                    RecordsIn = merged.RecordsIn,
-                    ElapsedMs = (long)stopwatch.Elapsed.TotalMilliseconds,
-                    File = merged.File,
-                };
+                var record = merged.ToRecord(task, plan.Tasks[i].Sha256, stopwatch.Elapsed);
                 AtomicFile.Write(store.PathOf(ObjectLayout.Merged(descriptor.BatchId, task.Instance, task.Range)), LayoutJson.Serialize(record));
                 files[i] = merged.File;
                 report(task.EstimatedBytes);

@@ -84,17 +84,7 @@ public static partial class Manifests
             .OrderBy(f => f.Shard)
             .ThenBy(f => f.Instance)
             .ToList();
-        var manifest = new Manifest
-        {
-            BatchId = descriptor.BatchId,
-            CreatedAt = descriptor.CreatedAt,
-            Format = descriptor.Format,
-            Instances = descriptor.Instances,
-            Files = files,
-            Totals = new ManifestTotals { Shards = descriptor.Shards, Files = files.Count, Entries = files.Sum(f => f.Entries), Bytes = files.Sum(f => f.Size) },
-        };
-        Validate(manifest, TargetFormats.Parse(descriptor.Format), descriptor.Instances, new ManifestLimits());
-        return manifest;
+        return Validated(descriptor, Manifest.CurrentVersion, files);
     }
 
     /// <summary>
@@ -121,9 +111,14 @@ public static partial class Manifests
             files.Add(file);
         }
 
+        return Validated(descriptor, Manifest.RangesVersion, files);
+    }
+
+    private static Manifest Validated(BatchDescriptor descriptor, int version, List<SstFileEntry> files)
+    {
         var manifest = new Manifest
         {
-            Version = Manifest.RangesVersion,
+            Version = version,
             BatchId = descriptor.BatchId,
             CreatedAt = descriptor.CreatedAt,
             Format = descriptor.Format,

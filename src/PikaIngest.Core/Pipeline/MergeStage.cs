@@ -121,16 +121,7 @@ public sealed class MergeStage(IObjectStoreProvider stores, SstStageOptions opti
 
             var mergedAt = stopwatch.Elapsed;
             await store.UploadAsync(merged.File.Key, Path.Combine(work, merged.File.Key), merged.File.Sha256, cancellation: cancellation).ConfigureAwait(false);
-            var record = new MergedRecord
-            {
-                BatchId = batch,
-                Instance = instance,
-                Range = range,
-                TaskSha256 = sha256,
-                RecordsIn = merged.RecordsIn,
-                ElapsedMs = (long)stopwatch.Elapsed.TotalMilliseconds,
-                File = merged.File,
-            };
+            var record = merged.ToRecord(task!, sha256, stopwatch.Elapsed);
             await store.DeleteAsync(ObjectLayout.MergeFailed(batch, instance, range), cancellation).ConfigureAwait(false);
             await store.PutBytesAsync(mergedKey, LayoutJson.Serialize(record), cancellation).ConfigureAwait(false);
             log($"{name}: {task!.Runs.Count} runs, {merged.RecordsIn:N0} records in -> {merged.File.Entries:N0} keys, {merged.File.Key} ({merged.File.Size:N0} bytes); " +

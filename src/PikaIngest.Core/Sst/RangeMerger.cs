@@ -5,7 +5,20 @@ using PikaIngest.Core.Storage;
 namespace PikaIngest.Core.Sst;
 
 /// <summary>What a merge wrote: the range's SST (under the output root, at its key) and how many records went in.</summary>
-public sealed record RangeMergeResult(SstFileEntry File, long RecordsIn);
+public sealed record RangeMergeResult(SstFileEntry File, long RecordsIn)
+{
+    /// <summary>The merge record of this result for <paramref name="task"/>, whose stored bytes hash to <paramref name="taskSha256"/>.</summary>
+    public MergedRecord ToRecord(MergeTask task, string taskSha256, TimeSpan elapsed) => new()
+    {
+        BatchId = task.BatchId,
+        Instance = task.Instance,
+        Range = task.Range,
+        TaskSha256 = taskSha256,
+        RecordsIn = RecordsIn,
+        ElapsedMs = (long)elapsed.TotalMilliseconds,
+        File = File,
+    };
+}
 
 /// <summary>
 /// The merge of one task: for every run of the task, one range GET of its index and one of the
