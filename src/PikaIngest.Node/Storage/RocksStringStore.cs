@@ -162,8 +162,8 @@ internal sealed unsafe class RocksStringStore : IStringStore
     }
 
     /// <summary>
-    /// Compactions run at the lowest CPU priority (RocksDB's LowerThreadPoolCPUPriority, nice 19 on Linux): an ingest
-    /// leaves a batch's overlapping files in L0 and the compaction that follows rewrites them all, which must not take
+    /// Compactions run at the lowest CPU priority (RocksDB's LowerThreadPoolCPUPriority, nice 19 on Linux): the ones
+    /// that do come (an ingest of a version 1 manifest, whose shard files overlap in L0; ordinary writes) must not take
     /// the cores from clients, replication or a verification reading the data meanwhile. Flushes keep normal priority.
     /// </summary>
     private static readonly Lazy<bool> CompactionPriorityLowered = new(() =>
