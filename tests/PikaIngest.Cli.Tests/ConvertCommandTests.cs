@@ -170,6 +170,43 @@ public sealed class ConvertCommandTests : IDisposable
     }
 
     [Fact]
+    public void Invoke_merge_runs_the_merge_function_on_a_task_event_and_a_repeat_is_skipped()
+    {
+        MockBatch("b8", "--dup-ratio", "0.3");
+        Assert.Equal(0, ProcessRunner.PikaIngest("convert", "--in", _temp["store"]).ExitCode);
+        var task = ObjectLayout.Task("b8", 1, 1);
+        var merged = _temp[Path.Combine("store", ObjectLayout.Merged("b8", 1, 1))];
+        var sst = _temp[Path.Combine("store", ObjectLayout.RangeSstFile("b8", 1, 1))];
+        var converted = SstDump.Scan(sst);
+        File.Delete(merged);
+        File.Delete(sst);
+        var eventFile = _temp["task-event.json"];
+        File.WriteAllText(eventFile, File.ReadAllText(Path.Combine(FlowRoot(), "events", "task-put.json"))
+            .Replace("pika-ingest-123456789012-us-east-1", "store", StringComparison.Ordinal)
+            .Replace("tasks/20261123T190000Z-7f3a/i0-000001.json", task, StringComparison.Ordinal));
+
+        var first = ProcessRunner.PikaIngest("invoke", "merge", "--event", eventFile, "--store", "file://" + _temp.Path);
+        var again = ProcessRunner.PikaIngest("invoke", "merge", "--event", eventFile, "--store", "file://" + _temp.Path);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("\"outcome\":\"merged\"", first.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"alreadyDone\"", again.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(merged));
+        Assert.Equal(converted.Select(p => Convert.ToHexString(p.Key) + "=" + Convert.ToHexString(p.Value)), SstDump.Scan(sst).Select(p => Convert.ToHexString(p.Key) + "=" + Convert.ToHexString(p.Value)));
+    }
+
+    private static string FlowRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "IngestFunctions.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder!.FullName;
+    }
+
+    [Fact]
     public void Legacy_json_array_files_convert_like_json_lines()
     {
         var records = Enumerable.Range(0, 500).Select(i => new { key = $"k{i % 300:D4}", value = $"v{i}" }).ToList();
