@@ -111,7 +111,7 @@ public sealed class MergeFlowTests
     }
 
     [Fact]
-    public async Task A_task_the_plan_does_not_list_or_that_differs_from_it_fails_and_fails_the_batch()
+    public async Task A_task_the_plan_does_not_list_that_differs_from_it_or_that_names_other_objects_fails_and_fails_the_batch()
     {
         await using var flow = new FlowFixture(shards: 2);
         var plan = await PlanAsync(flow, 2);
@@ -121,9 +121,17 @@ public sealed class MergeFlowTests
         File.WriteAllBytes(flow.PathOf(unknown), LayoutJson.Serialize(task with { Range = 99 }));
         File.WriteAllBytes(flow.PathOf(real.Key), LayoutJson.Serialize(task with { EstimatedBytes = task.EstimatedBytes + 1 }));
 
+        var strayTask = ObjectLayout.Task(flow.Batch, real.Instance, 98);
+        File.WriteAllBytes(flow.PathOf(strayTask), LayoutJson.Serialize(task with { Range = 98, Runs = [task.Runs[0] with { Key = ObjectLayout.Shard(flow.Batch, 1) }] }));
+        var plan98 = plan with { Tasks = [.. plan.Tasks, real with { Range = 98, Key = strayTask, Sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(flow.PathOf(strayTask)))) }] };
+        File.WriteAllBytes(flow.PathOf(ObjectLayout.Plan(flow.Batch)), LayoutJson.Serialize(plan98));
+
+        var strayReply = await Invoke(flow.Merge.HandleAsync, FlowFixture.EventFor(strayTask));
         var unknownReply = await Invoke(flow.Merge.HandleAsync, FlowFixture.EventFor(unknown));
         var alteredReply = await Invoke(flow.Merge.HandleAsync, FlowFixture.EventFor(real.Key));
 
+        Assert.Equal("failed", Outcome(strayReply));
+        Assert.Contains($"names {ObjectLayout.Shard(flow.Batch, 1)}, which is not a run of this batch", MergeFailure(flow, real with { Range = 98 }).Reason, StringComparison.Ordinal);
         Assert.Equal("failed", Outcome(unknownReply));
         Assert.Contains("unknown range", MergeFailure(flow, real with { Range = 99 }).Reason, StringComparison.Ordinal);
         Assert.Equal("failed", Outcome(alteredReply));

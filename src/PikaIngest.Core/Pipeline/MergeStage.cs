@@ -80,6 +80,7 @@ public sealed class MergeStage(IObjectStoreProvider stores, SstStageOptions opti
                 : planned is null ? $"{created.Key} is not a task of the plan {ObjectLayout.Plan(batch)} (unknown range)"
                 : planned.Sha256 != sha256 ? $"{created.Key} differs from the task the plan {ObjectLayout.Plan(batch)} lists (sha256 {sha256}, plan {planned.Sha256})"
                 : task.BatchId != batch || task.Instance != instance || task.Range != range ? $"{created.Key} describes batch {task.BatchId} task {ObjectLayout.TaskName(task.Instance, task.Range)}"
+                : task.Runs.FirstOrDefault(r => r.Key != ObjectLayout.RunFile(batch, r.Shard, instance)) is { } stray ? $"{created.Key} names {stray.Key}, which is not a run of this batch and instance"
                 : null;
         }
         catch (FormatException e)
