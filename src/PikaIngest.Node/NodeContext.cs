@@ -71,8 +71,11 @@ internal sealed class NodeContext : IDisposable
             binlog = BinlogWriter.Open(options.BinlogFolder, new BinlogOptions { FileSizeLimit = options.BinlogFileSize, Sync = options.BinlogSync }, log);
             var gate = new WriteGate(binlog, store);
             applied = AppliedBatches.Open(Path.Combine(options.IngestFolder, "applied.jsonl"), log);
-            var settings = new IngestSettings(options.AllowedBuckets, Path.Combine(options.IngestFolder, "staging"), new ManifestLimits());
+            var settings = new IngestSettings(options.AllowedBuckets, Path.Combine(options.IngestFolder, "staging"), Path.Combine(options.IngestFolder, "intents"), new ManifestLimits());
             var ingest = new IngestService(stores ?? new LazyStoreProvider(options.ObjectStore), store, gate, applied, settings, log);
+
+            // A batch a crash left half-ingested is finished before anything else can read or write.
+            ingest.Recover(options.DiscardIngestIntents);
             var node = new NodeContext(options, store, gate, applied, ingest, clock, log);
             node.Replication = new ReplicationManager(node);
             return node;

@@ -24,7 +24,7 @@ internal static class NodeHost
         {
             node = NodeContext.Open(options, TimeProvider.System, Log);
         }
-        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException or RocksDbSharp.RocksDbException)
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException or RocksDbSharp.RocksDbException or Ingest.IngestIntentException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

@@ -55,4 +55,7 @@ internal sealed record NodeOptions
     public string BinlogFolder => Path.Combine(DataFolder, "log_db0");
 
     public string IngestFolder => Path.Combine(DataFolder, "ingest");
+
+    /// <summary>Batches whose unfinished ingest intent is dropped at start-up instead of finished (the operator's way out).</summary>
+    public IReadOnlySet<string> DiscardIngestIntents { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 }

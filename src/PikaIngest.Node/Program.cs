@@ -20,9 +20,11 @@ var binlogKeepSeconds = new Option<long>("--binlog-keep-seconds") { Description 
 var parentPid = new Option<int?>("--parent-pid") { Description = "Stop cleanly when this process exits (for supervisors that may be killed)" };
 var binlogMaxFiles = new Option<int>("--binlog-max-files") { Description = "Binlog files kept at most, even if a slave still needs older ones (it then full-syncs)", DefaultValueFactory = _ => 1000 };
 
+var discardIntent = new Option<string[]>("--discard-ingest-intent") { Description = "Start without finishing this batch's ingest intent (repeat for more); only when it cannot be finished: then repeat its INGEST_S3", AllowMultipleArgumentsPerToken = false };
+
 var root = new RootCommand("pika-node: a Pika-compatible Redis-protocol server on RocksDB with INGEST_S3")
 {
-    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, parentPid,
+    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, parentPid, discardIntent,
 };
 root.SetAction(async (result, cancellation) =>
 {
@@ -63,6 +65,7 @@ root.SetAction(async (result, cancellation) =>
         BinlogKeepBytes = Math.Max(0, result.GetValue(binlogKeepBytes)),
         BinlogKeepAge = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(binlogKeepSeconds))),
         ParentProcessId = result.GetValue(parentPid),
+        DiscardIngestIntents = new HashSet<string>(result.GetValue(discardIntent) ?? [], StringComparer.Ordinal),
     };
     return await NodeHost.RunAsync(options, cancellation).ConfigureAwait(false);
 });

@@ -138,10 +138,14 @@ internal sealed class WriteGate : IDisposable
         }
     }
 
+    /// <summary>Appends an INGEST_SST item and makes it durable (fsynced, whatever the sync policy) before returning.</summary>
     public BinlogPosition AppendIngest(IngestSstRecord record)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
-        return _binlog.Append(BinlogItemType.IngestSst, record.Encode());
+        var position = _binlog.Append(BinlogItemType.IngestSst, record.Encode());
+        PublishLocked();
+        _binlog.Flush();
+        return position;
     }
 
     public void Dispose()

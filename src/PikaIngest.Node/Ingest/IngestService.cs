@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
 using PikaIngest.Core.Storage;
+using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node.Ingest;
@@ -24,6 +25,9 @@ internal sealed class IngestException : Exception
     public IngestException()
     {
     }
+
+    /// <summary>Nothing of the batch reached the database: the client may be told it failed.</summary>
+    public bool NothingTouched { get; init; }
 }
 
 internal enum IngestOutcome
@@ -34,9 +38,13 @@ internal enum IngestOutcome
 
 /// <summary>
 /// INGEST_S3 (DESIGN.md, "Semantics"): fetch and validate the manifest, download and verify every
-/// file with no lock held, then under the write gate ingest instance by instance in manifest
-/// order, append one INGEST_SST binlog item and record the batch as applied. Until the gate is
-/// taken nothing has touched the database or the binlog, so every refusal leaves both unchanged.
+/// file with no lock held, write a durable intent, then under the write gate ingest instance by
+/// instance in manifest order, append one INGEST_SST binlog item and record the batch as applied.
+/// The intent makes the batch all-or-nothing across instances: it records which instances took
+/// their files, and a node that dies half-way finishes the batch from it on start-up (<see cref="Recover"/>)
+/// before it serves clients or replication. The staged files of an instance are hard-linked aside
+/// while RocksDB moves them in, so an instance whose ingest was cut short can be ingested again
+/// (the same records again: the write gate admits no other write in between).
 /// </summary>
 internal sealed class IngestService : IDisposable
 {
@@ -47,6 +55,13 @@ internal sealed class IngestService : IDisposable
     private readonly IngestSettings _settings;
     private readonly Action<string> _log;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly IngestIntents _intents;
+
+    /// <summary>
+    /// A test-only fault point (<c>PIKA_NODE_INGEST_FAULT</c>): the process kills itself (as <c>kill -9</c> would) at the
+    /// named step of its next ingest or replay: after-verify, after-instance-N, after-last-instance, after-binlog, after-applied.
+    /// </summary>
+    private static readonly string? FaultPoint = Environment.GetEnvironmentVariable("PIKA_NODE_INGEST_FAULT");
 
     public IngestService(IObjectStoreProvider stores, IStringStore store, WriteGate gate, AppliedBatches applied, IngestSettings settings, Action<string> log)
     {
@@ -56,7 +71,7 @@ internal sealed class IngestService : IDisposable
         _applied = applied;
         _settings = settings;
         _log = log;
-        CleanStaging();
+        _intents = new IngestIntents(settings.IntentFolder);
     }
 
     public IngestStats Stats { get; } = new();
@@ -144,7 +159,9 @@ internal sealed class IngestService : IDisposable
     public async Task ApplyAsync(IngestPlan plan, IObjectStore store, CancellationToken cancellation)
     {
         Stats.Started(plan.BatchId, plan.Files.Count);
-        var staging = Path.Combine(_settings.StagingFolder, $"{plan.BatchId}-{Guid.NewGuid():N}");
+        var stagingName = $"{plan.BatchId}-{Guid.NewGuid():N}";
+        var staging = Path.Combine(_settings.StagingFolder, stagingName);
+        var promised = false;
         try
         {
             EnsureSpace(plan);
@@ -153,11 +170,27 @@ internal sealed class IngestService : IDisposable
             var download = clock.Elapsed;
             await VerifyAsync(plan, paths, store, cancellation).ConfigureAwait(false);
             var verify = clock.Elapsed - download;
-            Ingest(plan, paths);
+            var intent = new IngestIntent(
+                IngestIntent.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files, stagingName,
+                [.. paths.Select(Path.GetFileName)!], _gate.Position.ToString(), []);
+            _intents.Save(intent);
+            promised = true;
+            Fault("after-verify");
+            Complete(intent, recovering: false);
+
             var ingest = clock.Elapsed - download - verify;
             Stats.Applied(plan, download, verify, ingest);
             _log(string.Create(CultureInfo.InvariantCulture,
                 $"ingest: batch {plan.BatchId}: {plan.Files.Count} files, {plan.TotalBytes} bytes; download {download.TotalSeconds:F2}s, verify {verify.TotalSeconds:F2}s, ingest {ingest.TotalSeconds:F2}s"));
+        }
+        catch (IngestException e) when (promised && e.NothingTouched)
+        {
+            // RocksDB refused the first instance: nothing is in, so the promise is withdrawn and the client told.
+            _intents.Delete(plan.BatchId);
+            promised = false;
+            Stats.Failed(e.Message);
+            _log($"ingest: batch {plan.BatchId} failed: {e.Message}");
+            throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -167,9 +200,72 @@ internal sealed class IngestService : IDisposable
         }
         finally
         {
-            DeleteFolder(staging);
+            if (!promised)
+            {
+                DeleteFolder(staging);
+            }
         }
     }
+
+    /// <summary>
+    /// Finishes every intent an earlier run left (before the node serves anyone): the instances not yet done take
+    /// their staged files (fetched again from the store and verified if they are gone), then the INGEST_SST item and
+    /// the applied record are written if they are missing. Staging folders no intent names are removed.
+    /// </summary>
+    /// <exception cref="IngestIntentException">An intent is damaged, or a file it needs can be neither found nor fetched.</exception>
+    public void Recover(IReadOnlySet<string> discard)
+    {
+        var intents = _intents.LoadAll();
+        foreach (var abandoned in intents.Where(i => discard.Contains(i.BatchId)))
+        {
+            _log($"ingest: discarding the intent of batch {abandoned.BatchId} as told (--discard-ingest-intent): instances {string.Join(",", abandoned.InstancesDone)} hold its files, the others do not; repeat INGEST_S3 {abandoned.Bucket} {abandoned.ManifestKey} before clients write");
+            _intents.Delete(abandoned.BatchId);
+        }
+
+        intents.RemoveAll(i => discard.Contains(i.BatchId));
+        CleanStaging(intents.Select(i => i.Staging).ToHashSet(StringComparer.Ordinal));
+        foreach (var intent in intents)
+        {
+            _log($"ingest: finishing batch {intent.BatchId} left by an earlier run (instances done: {(intent.InstancesDone.Count == 0 ? "none" : string.Join(",", intent.InstancesDone))})");
+            EnsureStaged(intent);
+            Complete(intent, recovering: true);
+        }
+    }
+
+    /// <summary>The staged files of the instances not yet done, fetched again from the store where they are missing.</summary>
+    private void EnsureStaged(IngestIntent intent)
+    {
+        var folder = Path.Combine(_settings.StagingFolder, intent.Staging);
+        for (var i = 0; i < intent.Files.Count; i++)
+        {
+            var file = intent.Files[i];
+            var path = Path.Combine(folder, intent.StagedNames[i]);
+            if (intent.InstancesDone.Contains(file.Instance) || HasLength(path, file.Size) || HasLength(path + KeepSuffix, file.Size))
+            {
+                continue;
+            }
+
+            _log($"ingest: batch {intent.BatchId}: staged file of {file.Key} is gone; fetching it again from bucket {intent.Bucket}");
+            try
+            {
+                var store = _stores.Bucket(intent.Bucket);
+                store.DownloadAsync(file.Key, path).GetAwaiter().GetResult();
+                using var stream = File.OpenRead(path);
+                if (new FileInfo(path).Length != file.Size || Convert.ToHexStringLower(SHA256.HashData(stream)) != file.Sha256)
+                {
+                    throw new InvalidDataException($"{file.Key} in bucket {intent.Bucket} is no longer the file the batch verified");
+                }
+            }
+            catch (Exception e) when (e is not IngestIntentException)
+            {
+                throw new IngestIntentException(
+                    $"batch {intent.BatchId}: {_intents.PathOf(intent.BatchId)} needs {file.Key} for instance {file.Instance}, which is neither staged nor fetchable ({e.Message}); " +
+                    $"restore the object, or start once with --discard-ingest-intent {intent.BatchId} and repeat INGEST_S3 {intent.Bucket} {intent.ManifestKey}", e);
+            }
+        }
+    }
+
+    private static bool HasLength(string path, long size) => File.Exists(path) && new FileInfo(path).Length == size;
 
     private async Task<string[]> DownloadAsync(IngestPlan plan, IObjectStore store, string staging, CancellationToken cancellation)
     {
@@ -225,35 +321,117 @@ internal sealed class IngestService : IDisposable
         }).ConfigureAwait(false);
     }
 
-    private void Ingest(IngestPlan plan, string[] paths)
+    private const string KeepSuffix = ".keep";
+
+    /// <summary>
+    /// Under the write gate: ingests the instances the intent does not list as done, recording each, then appends the
+    /// INGEST_SST item (unless a recovery finds it already in the binlog) and the applied record, then drops the
+    /// intent and its staging.
+    /// </summary>
+    private void Complete(IngestIntent intent, bool recovering)
     {
-        using var scope = _gate.Enter();
-        var instance = 0;
-        try
+        var folder = Path.Combine(_settings.StagingFolder, intent.Staging);
+        var plan = intent.Plan;
+        using (_gate.Enter())
         {
-            for (; instance < _store.Instances; instance++)
+            var instances = plan.Files.Select(f => f.Instance).Distinct().Order().ToList();
+            foreach (var instance in instances.Where(i => !intent.InstancesDone.Contains(i)))
             {
-                var files = plan.Files.Select((f, i) => (f, i)).Where(x => x.f.Instance == instance).Select(x => paths[x.i]).ToList();
-                if (files.Count > 0)
+                var files = plan.Files.Select((f, i) => (f, i)).Where(x => x.f.Instance == instance).Select(x => Path.Combine(folder, intent.StagedNames[x.i])).ToList();
+                IngestInstance(intent, instance, files, mayRefuse: !recovering && intent.InstancesDone.Count == 0);
+                intent = intent.WithDone(instance);
+                _intents.Save(intent);
+                foreach (var path in files)
                 {
-                    _store.IngestFiles(instance, files);
+                    File.Delete(path + KeepSuffix);
+                }
+
+                Fault($"after-instance-{instance}");
+                if (instance == instances[^1])
+                {
+                    Fault("after-last-instance");
                 }
             }
-        }
-        catch (Exception e) when (e is not IngestException)
-        {
-            // RocksDB refused a verified file (disk full, I/O error). Instances before this one
-            // hold the batch; it is not recorded as applied, so repeating INGEST_S3 ingests the
-            // same files again, which converges to the same contents.
-            throw new IngestException(instance == 0
-                ? $"batch {plan.BatchId}: RocksDB refused the files of instance 0: {e.Message}"
-                : $"batch {plan.BatchId}: RocksDB refused the files of instance {instance} after instances 0-{instance - 1} took theirs: {e.Message}; repeat INGEST_S3 to finish the batch", e);
+
+            var position = recovering && BinlogPosition.TryParse(intent.BinlogFrom, out var from) && BinlogSearch.HasIngest(_gate.BinlogFolder, from, plan.BatchId)
+                ? from
+                : _gate.AppendIngest(plan.ToRecord());
+            Fault("after-binlog");
+            if (!_applied.TryGet(plan.BatchId, out _))
+            {
+                _applied.Record(new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey,
+                    plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow));
+            }
+
+            Fault("after-applied");
+            _intents.Delete(plan.BatchId);
         }
 
-        var position = _gate.AppendIngest(plan.ToRecord());
-        _gate.Publish();
-        _applied.Record(new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey,
-            plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow));
+        DeleteFolder(folder);
+    }
+
+    /// <summary>
+    /// One instance takes its files. A refusal (a full disk, an I/O error) is final only while nothing of the batch is
+    /// in; after that the gate stays closed and the instance is retried with backoff until RocksDB takes the files,
+    /// with the reason in the log and INFO ingest.
+    /// </summary>
+    private void IngestInstance(IngestIntent intent, int instance, List<string> files, bool mayRefuse)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                KeepAside(files);
+                _store.IngestFiles(instance, files);
+                if (attempt > 1)
+                {
+                    _log($"ingest: batch {intent.BatchId}: instance {instance} took its files at attempt {attempt}");
+                }
+
+                Stats.Retrying("");
+                return;
+            }
+            catch (Exception e) when (e is not IngestException)
+            {
+                if (mayRefuse)
+                {
+                    throw new IngestException($"batch {intent.BatchId}: RocksDB refused the files of instance {instance}: {e.Message}", e) { NothingTouched = true };
+                }
+
+                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * (1 << Math.Min(attempt, 9))));
+                var why = $"batch {intent.BatchId}: instance {instance} refused its files (attempt {attempt}): {e.Message}; instances {string.Join(",", intent.InstancesDone)} hold theirs, so the batch is retried, not abandoned; next try in {delay.TotalSeconds:0.#} s";
+                Stats.Retrying(why);
+                _log("ingest: " + why);
+                Thread.Sleep(delay);
+            }
+        }
+    }
+
+    /// <summary>A second name for each staged file, so a file RocksDB moved in and then lost with a crash can be ingested again.</summary>
+    private static void KeepAside(List<string> files)
+    {
+        foreach (var path in files)
+        {
+            var keep = path + KeepSuffix;
+            if (!File.Exists(path) && File.Exists(keep))
+            {
+                HardLinks.TryCreate(keep, path);
+            }
+            else if (!File.Exists(keep) && HardLinks.TryCreate(path, keep) != HardLinkOutcome.Created)
+            {
+                File.Copy(path, keep);
+            }
+        }
+    }
+
+    private void Fault(string step)
+    {
+        if (FaultPoint == step)
+        {
+            _log($"ingest: fault point {step}: killing the process");
+            Process.GetCurrentProcess().Kill();
+            Thread.Sleep(Timeout.Infinite);
+        }
     }
 
     private void EnsureSpace(IngestPlan plan)
@@ -266,11 +444,11 @@ internal sealed class IngestService : IDisposable
         }
     }
 
-    private void CleanStaging()
+    private void CleanStaging(HashSet<string> keep)
     {
         if (Directory.Exists(_settings.StagingFolder))
         {
-            foreach (var leftover in Directory.GetDirectories(_settings.StagingFolder))
+            foreach (var leftover in Directory.GetDirectories(_settings.StagingFolder).Where(d => !keep.Contains(Path.GetFileName(d))))
             {
                 _log($"ingest: removing staging left by an earlier run: {leftover}");
                 DeleteFolder(leftover);
@@ -292,6 +470,7 @@ internal sealed class IngestService : IDisposable
 internal sealed record IngestSettings(
     IReadOnlySet<string> AllowedBuckets,
     string StagingFolder,
+    string IntentFolder,
     ManifestLimits Limits,
     int DownloadParallelism = 8,
     long SpaceReserveBytes = 64L << 20);

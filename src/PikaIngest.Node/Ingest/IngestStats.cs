@@ -16,6 +16,7 @@ internal sealed class IngestStats
     private TimeSpan _lastVerify;
     private TimeSpan _lastIngest;
     private string _lastError = "";
+    private string _waiting = "";
     private string _current = "";
     private int _staged;
     private int _stagedOf;
@@ -61,6 +62,7 @@ internal sealed class IngestStats
             _lastBatch = plan.BatchId;
             (_lastDownload, _lastVerify, _lastIngest) = (download, verify, ingest);
             _current = "";
+            _waiting = "";
         }
     }
 
@@ -81,6 +83,16 @@ internal sealed class IngestStats
             _failed++;
             _lastError = error;
             _current = "";
+            _waiting = "";
+        }
+    }
+
+    /// <summary>An instance of a batch under way refused its files and is being retried: why, for INFO and the log.</summary>
+    public void Retrying(string why)
+    {
+        lock (_lock)
+        {
+            _waiting = why;
         }
     }
 
@@ -99,6 +111,7 @@ internal sealed class IngestStats
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_ingest_ms:").Append((long)_lastIngest.TotalMilliseconds).Append("\r\n")
+                .Append("ingest_waiting:").Append(_waiting.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n")
                 .Append("ingest_last_error:").Append(_lastError.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n");
         }
     }
