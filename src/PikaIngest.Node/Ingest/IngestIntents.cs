@@ -29,13 +29,14 @@ internal sealed record IngestIntent(
 {
     public const int CurrentVersion = 1;
 
+    [JsonIgnore]
     public IngestPlan Plan => new(Bucket, ManifestKey, BatchId, Files);
 
     public IngestIntent WithDone(int instance) => this with { InstancesDone = [.. InstancesDone.Append(instance).Order()] };
 }
 
 [JsonSerializable(typeof(IngestIntent))]
-[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSourceGenerationOptions(WriteIndented = false, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 internal sealed partial class IngestIntentJson : JsonSerializerContext;
 
 /// <summary>An intent the node cannot act on: it refuses to start rather than serve half a batch.</summary>
