@@ -143,12 +143,20 @@ internal sealed class IngestIntents(string folder)
         return intent;
     }
 
-    private IngestIntent Load(string path)
+    private static IngestIntent Load(string path)
     {
-        var intent = Decode(File.ReadAllBytes(path), path);
-        return Path.GetFileName(path) == intent.BatchId + Suffix
-            ? intent
-            : throw new IngestIntentException($"{path}: the intent is for batch {intent.BatchId}");
+        var batch = Path.GetFileNameWithoutExtension(path);
+        try
+        {
+            var intent = Decode(File.ReadAllBytes(path), path);
+            return intent.BatchId == batch ? intent : throw new IngestIntentException($"{path}: the intent is for batch {intent.BatchId}");
+        }
+        catch (IngestIntentException e)
+        {
+            throw new IngestIntentException(
+                $"{e.Message}. Batch {batch} may be in some instances and not others, so the node will not start on it; " +
+                $"start it once with --discard-ingest-intent {batch}, then repeat that batch's INGEST_S3 before clients write", e);
+        }
     }
 }
 

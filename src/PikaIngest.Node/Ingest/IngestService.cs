@@ -215,14 +215,13 @@ internal sealed class IngestService : IDisposable
     /// <exception cref="IngestIntentException">An intent is damaged, or a file it needs can be neither found nor fetched.</exception>
     public void Recover(IReadOnlySet<string> discard)
     {
-        var intents = _intents.LoadAll();
-        foreach (var abandoned in intents.Where(i => discard.Contains(i.BatchId)))
+        foreach (var batch in discard.Where(b => File.Exists(_intents.PathOf(b))))
         {
-            _log($"ingest: discarding the intent of batch {abandoned.BatchId} as told (--discard-ingest-intent): instances {string.Join(",", abandoned.InstancesDone)} hold its files, the others do not; repeat INGEST_S3 {abandoned.Bucket} {abandoned.ManifestKey} before clients write");
-            _intents.Delete(abandoned.BatchId);
+            _log($"ingest: discarding the intent of batch {batch} as told (--discard-ingest-intent): some instances may hold part of it; repeat its INGEST_S3 before clients write");
+            _intents.Delete(batch);
         }
 
-        intents.RemoveAll(i => discard.Contains(i.BatchId));
+        var intents = _intents.LoadAll();
         CleanStaging(intents.Select(i => i.Staging).ToHashSet(StringComparer.Ordinal));
         foreach (var intent in intents)
         {

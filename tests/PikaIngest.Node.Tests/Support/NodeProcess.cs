@@ -39,7 +39,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
     public static string DllPath => Path.Combine(AppContext.BaseDirectory, "pika-node.dll");
 
     /// <summary>Starts the node (on <c>--port 0</c> unless told otherwise) and waits for the line saying where it listens.</summary>
-    public static async Task<NodeProcess> StartAsync(string dataFolder, params string[] args)
+    public static Task<NodeProcess> StartAsync(string dataFolder, params string[] args) =>
+        StartAsync(dataFolder, new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables set for the node process (e.g. a test fault point).</param>
+    public static async Task<NodeProcess> StartAsync(string dataFolder, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -47,6 +51,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         string[] anyPort = args.Contains("--port") ? [] : ["--port", "0"];
         foreach (var arg in (string[])[DllPath, .. anyPort, "--data", dataFolder, .. args])
         {

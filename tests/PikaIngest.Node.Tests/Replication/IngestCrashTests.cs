@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using PikaIngest.Core.Formats;
+using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Ingest;
+using PikaIngest.Node.Tests.Support;
+using PikaIngest.Node.UnitTests.Support;
+
+namespace PikaIngest.Node.Tests.Replication;
+
+/// <summary>
+/// A master or a slave killed (SIGKILL, from a test-only fault point) at each step of an ingest finishes the batch
+/// when it starts again: both end with the batch's exact contents, the batch applied once, and one INGEST_SST item
+/// in each binlog.
+/// </summary>
+[Collection(ReplicationProcesses.Name)]
+public sealed class IngestCrashTests : IDisposable
+{
+    private const string Bucket = "local";
+    private const string FaultVariable = "PIKA_NODE_INGEST_FAULT";
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "pika-node-crash-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private string Store => Path.Combine(_root, "store");
+
+    private string MasterData => Path.Combine(_root, "master");
+
+    private string SlaveData => Path.Combine(_root, "slave");
+
+    private static readonly IReadOnlyList<IReadOnlyList<TestRecord>> Shards =
+    [
+        .. Enumerable.Range(0, 3).Select(s => (IReadOnlyList<TestRecord>)[.. Enumerable.Range(s * 300, 500).Select(i => new TestRecord($"user:{i}", $"shard {s} value {i}", i % 7 == 0 ? 4_102_444_800 : 0))]),
+    ];
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Dictionary<string, string> Fault(string? step) => step is null ? [] : new() { [FaultVariable] = step };
+
+    private Task<NodeProcess> StartMasterAsync(int port, string? fault = null) =>
+        NodeProcess.StartAsync(MasterData, Fault(fault), "--port", Repl.Text(port), "--object-store", "file://" + Store);
+
+    private Task<NodeProcess> StartSlaveAsync(int masterPort, string? fault = null) =>
+        NodeProcess.StartAsync(SlaveData, Fault(fault), "--object-store", "file://" + Store, "--slaveof", "127.0.0.1", Repl.Text(masterPort));
+
+    private static string ExpectedDigest()
+    {
+        var digest = new LogicalDigest();
+        foreach (var record in TestBatch.Expected(Shards).Values)
+        {
+            digest.Add(Encoding.UTF8.GetBytes(record.Key), Encoding.UTF8.GetBytes(record.Value), record.ExpireUnixSeconds * 1000);
+        }
+
+        return "$" + digest.ToHex();
+    }
+
+    /// <summary>INGEST_SST items of <paramref name="batch"/> in a data folder's binlog, from its first file.</summary>
+    private static int IngestItems(string dataFolder, string batch)
+    {
+        var folder = Path.Combine(dataFolder, "log_db0");
+        using var reader = BinlogReader.Open(folder, new BinlogPosition(BinlogFiles.List(folder).Min(), 0));
+        var count = 0;
+        while (reader.TryRead(out var item) == BinlogReadStatus.Item)
+        {
+            count += item.Type == BinlogItemType.IngestSst && IngestSstRecord.Decode(item.Content.Span).BatchId == batch ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    private static int AppliedRecords(string dataFolder, string batch) =>
+        File.ReadLines(Path.Combine(dataFolder, "ingest", "applied.jsonl")).Count(l => l.Contains($"\"batchId\":\"{batch}\"", StringComparison.Ordinal));
+
+    private static async Task AssertConvergedAsync(NodeProcess master, NodeProcess slave, string masterData, string slaveData)
+    {
+        await Repl.WaitCaughtUpAsync(master, slave);
+        var expected = ExpectedDigest();
+        Assert.Equal(expected, await Repl.CallAsync(master, "DEBUG", "DIGEST"));
+        Assert.Equal(expected, await Repl.CallAsync(slave, "DEBUG", "DIGEST"));
+        foreach (var data in (string[])[masterData, slaveData])
+        {
+            Assert.Equal(1, IngestItems(data, "b1"));
+            Assert.Equal(1, AppliedRecords(data, "b1"));
+            Assert.Empty(Directory.Exists(Path.Combine(data, "ingest", "intents")) ? Directory.GetFiles(Path.Combine(data, "ingest", "intents")) : []);
+        }
+    }
+
+    [Theory]
+    [InlineData("after-verify")]
+    [InlineData("after-instance-0")]
+    [InlineData("after-last-instance")]
+    [InlineData("after-binlog")]
+    [InlineData("after-applied")]
+    public async Task A_master_killed_at_a_step_of_an_ingest_finishes_the_batch_when_it_restarts_and_its_slave_converges(string step)
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        var port = FreePort();
+        await using var slaveless = await StartMasterAsync(port, step);
+        await using var slave = await StartSlaveAsync(port);
+        await Repl.WaitForAsync("the slave is linked", async () => Repl.Field(await Repl.InfoAsync(slave), "master_link_status") == "up", slaveless, slave);
+
+        // The master dies in the middle of the command: the client sees the connection drop, not +OK.
+        try
+        {
+            Assert.NotEqual("+OK", await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest));
+        }
+        catch (IOException)
+        {
+        }
+
+        await slaveless.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(slaveless.HasExited, "the fault point should have killed the master");
+
+        await using var master = await StartMasterAsync(port);
+        Assert.Equal("+OK", await Repl.CallAsync(master, "INGEST_S3", Bucket, manifest)); // what the manifest function's retry sends
+        await AssertConvergedAsync(master, slave, MasterData, SlaveData);
+    }
+
+    [Theory]
+    [InlineData("after-verify")]
+    [InlineData("after-instance-1")]
+    [InlineData("after-last-instance")]
+    [InlineData("after-binlog")]
+    [InlineData("after-applied")]
+    public async Task A_slave_killed_at_a_step_of_its_replay_finishes_the_batch_when_it_restarts(string step)
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        var port = FreePort();
+        await using var master = await StartMasterAsync(port);
+        await using var dying = await StartSlaveAsync(port, step);
+        await Repl.WaitForAsync("the slave is linked", async () => Repl.Field(await Repl.InfoAsync(dying), "master_link_status") == "up", master, dying);
+
+        Assert.Equal("+OK", await Repl.CallAsync(master, "INGEST_S3", Bucket, manifest));
+        await dying.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(dying.HasExited, "the fault point should have killed the slave");
+
+        await using var slave = await StartSlaveAsync(port);
+        await AssertConvergedAsync(master, slave, MasterData, SlaveData);
+    }
+
+    [Fact]
+    public async Task A_damaged_intent_stops_the_node_from_starting_until_it_is_discarded_by_name()
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        var port = FreePort();
+        await using (var dying = await StartMasterAsync(port, "after-instance-0"))
+        {
+            try
+            {
+                await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest);
+            }
+            catch (IOException)
+            {
+            }
+
+            await dying.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var intent = Path.Combine(MasterData, "ingest", "intents", "b1" + IngestIntents.Suffix);
+        var bytes = File.ReadAllBytes(intent);
+        bytes[20] ^= 0x20;
+        File.WriteAllBytes(intent, bytes);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartMasterAsync(port));
+        Assert.Contains(intent, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("torn or damaged", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("--discard-ingest-intent b1", refused.Message, StringComparison.Ordinal);
+
+        await using var master = await NodeProcess.StartAsync(MasterData, "--port", Repl.Text(port), "--object-store", "file://" + Store, "--discard-ingest-intent", "b1");
+        Assert.Equal("+OK", await Repl.CallAsync(master, "INGEST_S3", Bucket, manifest));
+        Assert.Equal(ExpectedDigest(), await Repl.CallAsync(master, "DEBUG", "DIGEST"));
+        Assert.Equal(1, IngestItems(MasterData, "b1"));
+    }
+}
