@@ -138,6 +138,14 @@ internal sealed class WriteGate : IDisposable
         }
     }
 
+    /// <summary>Publishes and fsyncs the binlog now, whatever the sync policy.</summary>
+    public void FlushBinlog()
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
+        PublishLocked();
+        _binlog.Flush();
+    }
+
     /// <summary>Appends an INGEST_SST item and makes it durable (fsynced, whatever the sync policy) before returning.</summary>
     public BinlogPosition AppendIngest(IngestSstRecord record)
     {

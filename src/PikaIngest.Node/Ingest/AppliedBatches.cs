@@ -125,8 +125,20 @@ internal sealed class AppliedBatches : IDisposable
         var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(batch, AppliedBatchJson.Default.AppliedBatch) + "\n");
         lock (_lock)
         {
-            _file.Write(line);
-            _file.Flush(flushToDisk: true);
+            var end = _file.Length;
+            try
+            {
+                _file.Write(line);
+                _file.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // A full disk may take part of the line: cut it, so a retry appends a whole line after whole lines.
+                _file.SetLength(end);
+                _file.Position = end;
+                throw;
+            }
+
             _batches[batch.BatchId] = batch;
         }
     }

@@ -59,7 +59,8 @@ internal sealed class IngestService : IDisposable
 
     /// <summary>
     /// A test-only fault point (<c>PIKA_NODE_INGEST_FAULT</c>): the process kills itself (as <c>kill -9</c> would) at the
-    /// named step of its next ingest or replay: after-verify, after-instance-N, after-last-instance, after-binlog, after-applied.
+    /// named step of its next ingest or replay: after-verify, after-instance-N, after-last-instance, after-binlog, after-applied;
+    /// with a <c>pause-</c> prefix it waits there instead until the test deletes <c>DATA/ingest/paused</c>.
     /// </summary>
     private static readonly string? FaultPoint = Environment.GetEnvironmentVariable("PIKA_NODE_INGEST_FAULT");
 
@@ -339,7 +340,8 @@ internal sealed class IngestService : IDisposable
                 var files = plan.Files.Select((f, i) => (f, i)).Where(x => x.f.Instance == instance).Select(x => Path.Combine(folder, intent.StagedNames[x.i])).ToList();
                 IngestInstance(intent, instance, files, mayRefuse: !recovering && intent.InstancesDone.Count == 0);
                 intent = intent.WithDone(instance);
-                _intents.Save(intent);
+                var done = intent;
+                Persist(intent, $"record instance {instance} in {_intents.PathOf(intent.BatchId)}", () => _intents.Save(done));
                 foreach (var path in files)
                 {
                     File.Delete(path + KeepSuffix);
@@ -352,18 +354,29 @@ internal sealed class IngestService : IDisposable
                 }
             }
 
-            var position = recovering && BinlogPosition.TryParse(intent.BinlogFrom, out var from) && BinlogSearch.HasIngest(_gate.BinlogFolder, from, plan.BatchId)
-                ? from
-                : _gate.AppendIngest(plan.ToRecord());
+            // The item may be in already: appended by the run that died, or written by an attempt whose fsync failed.
+            var from = BinlogPosition.TryParse(intent.BinlogFrom, out var start) ? start : throw new IngestIntentException($"{_intents.PathOf(intent.BatchId)}: bad binlog position '{intent.BinlogFrom}'");
+            var position = default(BinlogPosition);
+            Persist(intent, "append its INGEST_SST item to the binlog", () =>
+            {
+                if (BinlogSearch.TryFindIngest(_gate.BinlogFolder, from, plan.BatchId, out position))
+                {
+                    _gate.FlushBinlog();
+                }
+                else
+                {
+                    position = _gate.AppendIngest(plan.ToRecord());
+                }
+            });
             Fault("after-binlog");
             if (!_applied.TryGet(plan.BatchId, out _))
             {
-                _applied.Record(new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey,
-                    plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow));
+                var applied = new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow);
+                Persist(intent, "record the batch as applied", () => _applied.Record(applied));
             }
 
             Fault("after-applied");
-            _intents.Delete(plan.BatchId);
+            Persist(intent, $"remove {_intents.PathOf(intent.BatchId)}", () => _intents.Delete(plan.BatchId));
         }
 
         DeleteFolder(folder);
@@ -397,7 +410,7 @@ internal sealed class IngestService : IDisposable
                     throw new IngestException($"batch {intent.BatchId}: RocksDB refused the files of instance {instance}: {e.Message}", e) { NothingTouched = true };
                 }
 
-                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * (1 << Math.Min(attempt, 9))));
+                var delay = Backoff(attempt);
                 var why = $"batch {intent.BatchId}: instance {instance} refused its files (attempt {attempt}): {e.Message}; instances {string.Join(",", intent.InstancesDone)} hold theirs, so the batch is retried, not abandoned; next try in {delay.TotalSeconds:0.#} s";
                 Stats.Retrying(why);
                 _log("ingest: " + why);
@@ -405,6 +418,38 @@ internal sealed class IngestService : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Once an instance holds the batch, every step to the end must happen: a step the disk refuses (full, I/O error)
+    /// is retried with backoff, the gate held, the reason in the log and INFO ingest.
+    /// </summary>
+    private void Persist(IngestIntent intent, string what, Action step)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                step();
+                if (attempt > 1)
+                {
+                    _log($"ingest: batch {intent.BatchId}: could {what} at attempt {attempt}");
+                    Stats.Retrying("");
+                }
+
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var delay = Backoff(attempt);
+                var why = $"batch {intent.BatchId}: cannot {what} (attempt {attempt}): {e.Message}; the batch is held, not abandoned; next try in {delay.TotalSeconds:0.#} s";
+                Stats.Retrying(why);
+                _log("ingest: " + why);
+                Thread.Sleep(delay);
+            }
+        }
+    }
+
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * (1 << Math.Min(attempt, 9))));
 
     /// <summary>A second name for each staged file, so a file RocksDB moved in and then lost with a crash can be ingested again.</summary>
     private static void KeepAside(List<string> files)
@@ -430,6 +475,18 @@ internal sealed class IngestService : IDisposable
             _log($"ingest: fault point {step}: killing the process");
             Process.GetCurrentProcess().Kill();
             Thread.Sleep(Timeout.Infinite);
+        }
+
+        if (FaultPoint == "pause-" + step)
+        {
+            // The test does something to the node's disk meanwhile, then deletes the marker.
+            var marker = Path.Combine(Path.GetDirectoryName(_settings.StagingFolder)!, "paused");
+            File.WriteAllText(marker, step);
+            _log($"ingest: fault point pause-{step}: waiting until {marker} is deleted");
+            while (File.Exists(marker))
+            {
+                Thread.Sleep(50);
+            }
         }
     }
 

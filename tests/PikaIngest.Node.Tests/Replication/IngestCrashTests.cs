@@ -183,4 +183,75 @@ public sealed class IngestCrashTests : IDisposable
         Assert.Equal(ExpectedDigest(), await Repl.CallAsync(master, "DEBUG", "DIGEST"));
         Assert.Equal(1, IngestItems(MasterData, "b1"));
     }
+
+    [Fact]
+    public async Task A_disk_that_fills_during_an_ingest_holds_the_batch_until_space_returns_and_nothing_is_served_half_applied()
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        Directory.CreateDirectory(MasterData);
+        if (!TryMountTmpfs(MasterData, "160m"))
+        {
+            Assert.Fail("cannot mount a tmpfs (this test needs root, as CI has)");
+        }
+
+        try
+        {
+            var port = FreePort();
+            await using var master = await StartMasterAsync(port, "pause-after-instance-0");
+            await using var slave = await StartSlaveAsync(port);
+            await Repl.WaitForAsync("the slave is linked", async () => Repl.Field(await Repl.InfoAsync(slave), "master_link_status") == "up", master, slave);
+            var ingest = Repl.CallAsync(port, TimeSpan.FromSeconds(120), "INGEST_S3", Bucket, manifest);
+            var marker = Path.Combine(MasterData, "ingest", "paused");
+            await Repl.WaitForAsync("instance 0 is in", () => Task.FromResult(File.Exists(marker)), master);
+
+            // Instance 0 holds its files; now the disk fills, then the ingest goes on.
+            var filler = Path.Combine(MasterData, "filler");
+            Fill(filler);
+            File.Delete(marker);
+            await Repl.WaitForAsync(
+                "the master says why it waits",
+                async () => Repl.Field(await Repl.InfoAsync(master, "ingest"), "ingest_waiting").Contains("batch b1", StringComparison.Ordinal),
+                master);
+            Assert.False(ingest.IsCompleted, "INGEST_S3 must not answer while the batch is half in");
+            Assert.Equal("$" + new LogicalDigest().ToHex(), await Repl.CallAsync(slave, "DEBUG", "DIGEST"));
+
+            File.Delete(filler);
+            Assert.Equal("+OK", await ingest);
+            await AssertConvergedAsync(master, slave, MasterData, SlaveData);
+            Assert.Equal("", Repl.Field(await Repl.InfoAsync(master, "ingest"), "ingest_waiting"));
+        }
+        finally
+        {
+            Unmount(MasterData);
+        }
+    }
+
+    private static bool TryMountTmpfs(string folder, string size) => Run("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", folder) == 0;
+
+    private static void Unmount(string folder) => Run("umount", "-l", folder);
+
+    private static int Run(string program, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    /// <summary>Writes until the file system has no space left.</summary>
+    private static void Fill(string path)
+    {
+        var chunk = new byte[1 << 16];
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        try
+        {
+            while (true)
+            {
+                file.Write(chunk);
+            }
+        }
+        catch (IOException)
+        {
+            // No space left: the point.
+        }
+    }
 }
