@@ -185,6 +185,43 @@ public sealed class IngestCrashTests : IDisposable
     }
 
     [Fact]
+    public async Task Staged_files_lost_with_a_crash_are_fetched_again_and_a_node_that_cannot_fetch_them_refuses_to_start()
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        var port = FreePort();
+        await using (var dying = await StartMasterAsync(port, "after-instance-0"))
+        {
+            try
+            {
+                await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest);
+            }
+            catch (IOException)
+            {
+            }
+
+            await dying.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var staging = Path.Combine(MasterData, "ingest", "staging");
+        Directory.Delete(staging, recursive: true);
+        var manifestJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Store, Bucket, manifest)))!;
+        var instance2 = manifestJson["files"]!.AsArray().First(f => (int)f!["instance"]! == 2)!["key"]!.GetValue<string>();
+        var objectPath = Path.Combine(Store, Bucket, instance2);
+        File.Move(objectPath, objectPath + ".away");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartMasterAsync(port));
+        Assert.Contains($"batch b1: {Path.Combine(MasterData, "ingest", "intents", "b1" + IngestIntents.Suffix)} needs {instance2} for instance 2", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("--discard-ingest-intent b1", refused.Message, StringComparison.Ordinal);
+
+        File.Move(objectPath + ".away", objectPath);
+        await using var master = await StartMasterAsync(port);
+        Assert.Equal(ExpectedDigest(), await Repl.CallAsync(master, "DEBUG", "DIGEST"));
+        Assert.Equal("+OK", await Repl.CallAsync(master, "INGEST_S3", Bucket, manifest));
+        Assert.Equal(1, IngestItems(MasterData, "b1"));
+        Assert.Equal(1, AppliedRecords(MasterData, "b1"));
+    }
+
+    [Fact]
     public async Task A_disk_that_fills_during_an_ingest_holds_the_batch_until_space_returns_and_nothing_is_served_half_applied()
     {
         var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
