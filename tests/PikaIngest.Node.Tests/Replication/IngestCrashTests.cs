@@ -97,6 +97,23 @@ public sealed class IngestCrashTests : IDisposable
         }
     }
 
+    /// <summary>Starts the master with a fault point and sends INGEST_S3, which the fault point cuts short.</summary>
+    private async Task KillMasterDuringIngestAsync(int port, string manifest, string step)
+    {
+        await using var dying = await StartMasterAsync(port, step);
+        try
+        {
+            await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest);
+        }
+        catch (IOException)
+        {
+            // The connection drops when the process dies: that is the point.
+        }
+
+        await dying.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(dying.HasExited, $"the fault point {step} should have killed the master");
+    }
+
     [Theory]
     [InlineData("after-verify")]
     [InlineData("after-instance-0")]
@@ -155,18 +172,7 @@ public sealed class IngestCrashTests : IDisposable
     {
         var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
         var port = FreePort();
-        await using (var dying = await StartMasterAsync(port, "after-instance-0"))
-        {
-            try
-            {
-                await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest);
-            }
-            catch (IOException)
-            {
-            }
-
-            await dying.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        }
+        await KillMasterDuringIngestAsync(port, manifest, "after-instance-0");
 
         var intent = Path.Combine(MasterData, "ingest", "intents", "b1" + IngestIntents.Suffix);
         var bytes = File.ReadAllBytes(intent);
@@ -189,18 +195,7 @@ public sealed class IngestCrashTests : IDisposable
     {
         var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
         var port = FreePort();
-        await using (var dying = await StartMasterAsync(port, "after-instance-0"))
-        {
-            try
-            {
-                await Repl.CallAsync(port, TimeSpan.FromSeconds(30), "INGEST_S3", Bucket, manifest);
-            }
-            catch (IOException)
-            {
-            }
-
-            await dying.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        }
+        await KillMasterDuringIngestAsync(port, manifest, "after-instance-0");
 
         var staging = Path.Combine(MasterData, "ingest", "staging");
         Directory.Delete(staging, recursive: true);
