@@ -90,8 +90,7 @@ log "master on $master_port, slave on $slave_port"
 start_node master "$master_port" --object-store "file://$store"
 start_node slave "$slave_port" --object-store "file://$store" --slaveof 127.0.0.1 "$master_port"
 until [ "$(info "$slave_port" replication master_link_status)" = up ]; do sleep 0.1; done
-last_done=$(find "$store/local/state/e2e/done" -name '*.json' -printf '%f\n' | sort | tail -1)
-printf '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"local"},"object":{"key":"state/e2e/done/%s","size":1}}}]}' "$last_done" >"$work/event.json"
+completion_event "$store" e2e "$work/event.json"
 log "INGEST_S3 on the master"
 t0=$(now)
 "$cli" invoke manifest --event "$work/event.json" --store "file://$store" --pika "127.0.0.1:$master_port" >"$work/invoke.out" 2>&1 \

@@ -12,3 +12,11 @@ build_release() {
 }
 node="dotnet src/PikaIngest.Node/bin/Release/net10.0/pika-node.dll"
 cli=src/PikaIngest.Cli/bin/Release/net10.0/pika-ingest
+# The S3 event of a converted batch's last record, which completes it for the manifest function: the last merge record
+# of a multi-shard batch (state/<batch>/merged/), else the completion record of a one-shard batch (state/<batch>/done/).
+completion_event() { # store-root batch event-file
+  local kind=merged
+  [ -d "$1/local/state/$2/merged" ] || kind=done
+  local last; last=$(find "$1/local/state/$2/$kind" -name '*.json' -printf '%f\n' | sort | tail -1)
+  printf '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"local"},"object":{"key":"state/%s/%s/%s","size":1}}}]}' "$2" "$kind" "$last" >"$3"
+}

@@ -51,8 +51,7 @@ redis-cli -p "$pipe_port" --pipe <"$work/sets.resp" >"$work/pipe.out"
 pipe_s=$(echo "$(date +%s.%N) - $start" | bc)
 grep -q "errors: 0" "$work/pipe.out" || { cat "$work/pipe.out"; exit 1; }
 ingest_port=$(free_port); start_node "$work/ingest" "$ingest_port" --object-store "file://$store"
-last_done=$(ls "$store/local/state/bench/done" | sort | tail -1)
-printf '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"local"},"object":{"key":"state/bench/done/%s","size":1}}}]}' "$last_done" >"$work/done-event.json"
+completion_event "$store" bench "$work/done-event.json"
 start=$(date +%s.%N)
 "$cli" invoke manifest --event "$work/done-event.json" --store "file://$store" --pika "127.0.0.1:$ingest_port" >"$work/invoke.out" 2>&1
 ingest_s=$(echo "$(date +%s.%N) - $start" | bc)

@@ -25,8 +25,7 @@ until [ "$(info "$slave_port" master_link_status)" = up ]; do sleep 0.1; done
 sent() { redis-cli -p "$master_port" INFO replication | tr -d '\r' | grep -o 'sent_bytes=[0-9]*' | head -1 | cut -d= -f2; }
 before=$(sent)
 
-last_done=$(ls "$store/local/state/repl/done" | sort | tail -1)
-printf '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"local"},"object":{"key":"state/repl/done/%s","size":1}}}]}' "$last_done" >"$work/event.json"
+completion_event "$store" repl "$work/event.json"
 "$cli" invoke manifest --event "$work/event.json" --store "file://$store" --pika "127.0.0.1:$master_port" >"$work/invoke.out" 2>&1
 master_done=$(now)
 target=$(info "$master_port" master_repl_offset)

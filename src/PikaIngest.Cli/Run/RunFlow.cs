@@ -297,7 +297,7 @@ internal sealed class RunFlow(RunOptions options)
                         lastShardDone = started.Elapsed;
                     }
 
-                    Say($"convert: {Math.Min(done, batch.Shards)} of {batch.Shards} shards");
+                    Say($"{(batch.Shards > 1 ? "map" : "convert")}: {Math.Min(done, batch.Shards)} of {batch.Shards} shards");
                 },
                 (payload, _) => manifest.HandleAsync(new MemoryStream(payload)),
                 async (payload, _) =>
@@ -339,7 +339,7 @@ internal sealed class RunFlow(RunOptions options)
                 {
                     shardsDone = shardsSeen;
                     lastShardDone = started.Elapsed;
-                    Say($"convert: {shardsDone} of {batch.Shards} shards");
+                    Say($"{(batch.Shards > 1 ? "map" : "convert")}: {shardsDone} of {batch.Shards} shards");
                 }
 
                 var mergesSeen = (await SumAsync(store, ObjectLayout.MergedFolder(batch.BatchId), token).ConfigureAwait(false)).Files;
