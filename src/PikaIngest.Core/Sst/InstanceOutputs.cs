@@ -141,15 +141,3 @@ internal sealed class RunOutput : InstanceOutput
         return samples;
     }
 }
-
-/// <summary>Run index checksums as records carry them: 16 lower-case hex digits.</summary>
-public static class RunChecksums
-{
-    public static string Format(ulong checksum) => checksum.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
-
-    public static bool TryParse(string text, out ulong checksum)
-    {
-        checksum = 0;
-        return text.Length == 16 && ulong.TryParse(text, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out checksum);
-    }
-}

@@ -73,6 +73,18 @@ public static class RunFormat
     }
 }
 
+/// <summary>Run index checksums as records carry them: 16 lower-case hex digits.</summary>
+public static class RunChecksums
+{
+    public static string Format(ulong checksum) => checksum.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static bool TryParse(string text, out ulong checksum)
+    {
+        checksum = 0;
+        return text.Length == 16 && ulong.TryParse(text, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out checksum);
+    }
+}
+
 /// <summary>One block as the run's index describes it.</summary>
 public sealed record RunBlock(long Offset, int StoredLength, int RawLength, int Records, byte Codec, ulong Checksum, byte[] FirstKey);
 
