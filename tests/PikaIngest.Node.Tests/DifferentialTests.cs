@@ -57,21 +57,12 @@ public sealed class DifferentialTests
     [Fact]
     public async Task Every_reply_matches_redis_server()
     {
-        await using var redis = await RedisServerProcess.StartAsync();
+        await using var redis = await RedisServerProcess.StartAsync(Differential.RedisFlags);
         await using var node = await InProcessNode.StartAsync();
         using var expected = await RawClient.ConnectAsync(redis.Port);
         using var actual = await node.RawAsync();
 
-        var differences = new StringBuilder();
-        foreach (var command in Script)
-        {
-            var want = await expected.CallAsync(command);
-            var got = await actual.CallAsync(command);
-            if (want != got)
-            {
-                differences.Append(string.Join(' ', command)).Append("\n  redis:     ").Append(want).Append("\n  pika-node: ").Append(got).Append('\n');
-            }
-        }
+        var differences = await Differential.CompareAsync(Script, expected, actual);
 
         Assert.True(differences.Length == 0, "replies differ:\n" + differences);
         Assert.True(await actual.IsClosedAsync(TimeSpan.FromSeconds(5)), "QUIT must close the connection");

@@ -18,6 +18,44 @@ internal enum CommandFlags
     /// them from one pipeline is applied as one RocksDB batch under one hold of the write gate.
     /// </summary>
     Batchable = 4,
+
+    /// <summary>O(1) or O(log n) work, as Redis's <c>fast</c> flag: reported by COMMAND.</summary>
+    Fast = 8,
+
+    /// <summary>Administers the server (CONFIG, SHUTDOWN, DEBUG…): reported by COMMAND as <c>admin</c>.</summary>
+    Admin = 16,
+}
+
+/// <summary>The command groups of Redis's COMMAND DOCS, which this node's commands belong to.</summary>
+internal enum CommandGroup
+{
+    Connection,
+    String,
+    Bitmap,
+    Generic,
+    Server,
+    Ingest,
+}
+
+/// <summary>
+/// Where a command's key arguments are, as Redis's COMMAND reports them: the first and last key's
+/// argument index (a negative last counts from the end) and the step between keys. All zero: no keys.
+/// </summary>
+internal readonly record struct KeyPositions(int First, int Last, int Step)
+{
+    public static KeyPositions None => default;
+
+    /// <summary>One key, the first argument.</summary>
+    public static KeyPositions First1 => new(1, 1, 1);
+
+    /// <summary>Every argument is a key (DEL, EXISTS, MGET…).</summary>
+    public static KeyPositions All => new(1, -1, 1);
+
+    /// <summary>A source and a destination key (RENAME, COPY).</summary>
+    public static KeyPositions Two => new(1, 2, 1);
+
+    /// <summary>Key, value pairs (MSET, MSETNX).</summary>
+    public static KeyPositions Pairs => new(1, -1, 2);
 }
 
 /// <summary>
@@ -27,10 +65,18 @@ internal enum CommandFlags
 internal delegate Task? CommandHandler(ref CommandContext context);
 
 /// <summary>
-/// One row of the command table. <paramref name="Arity"/> follows Redis: N means exactly N
-/// arguments counting the name, -N means at least N.
+/// One row of the command table, the only place a command is described: the session checks arity
+/// and flags from it, and COMMAND, COMMAND INFO and COMMAND DOCS are generated from it.
+/// <paramref name="Arity"/> follows Redis: N means exactly N arguments counting the name, -N means at least N.
 /// </summary>
-internal sealed record CommandSpec(string Name, int Arity, CommandFlags Flags, CommandHandler Handler)
+internal sealed record CommandSpec(
+    string Name,
+    int Arity,
+    CommandFlags Flags,
+    CommandGroup Group,
+    KeyPositions Keys,
+    string Summary,
+    CommandHandler Handler)
 {
     public bool AcceptsArgumentCount(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
 }
@@ -42,56 +88,56 @@ internal static class CommandTable
 
     private static readonly CommandSpec[] Specs =
     [
-        new("ping", -1, CommandFlags.NoAuth, ConnectionCommands.Ping),
-        new("echo", 2, CommandFlags.None, ConnectionCommands.Echo),
-        new("auth", -2, CommandFlags.NoAuth, ConnectionCommands.Auth),
-        new("select", 2, CommandFlags.None, ConnectionCommands.Select),
-        new("quit", -1, CommandFlags.NoAuth, ConnectionCommands.Quit),
-        new("client", -2, CommandFlags.None, ConnectionCommands.Client),
-        new("hello", -1, CommandFlags.None, ConnectionCommands.Hello),
+        new("ping", -1, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Returns the server's liveliness response.", ConnectionCommands.Ping),
+        new("echo", 2, CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Returns the given string.", ConnectionCommands.Echo),
+        new("auth", -2, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Authenticates the connection.", ConnectionCommands.Auth),
+        new("select", 2, CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Changes the selected database (only database 0 exists).", ConnectionCommands.Select),
+        new("quit", -1, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Closes the connection.", ConnectionCommands.Quit),
+        new("client", -2, CommandFlags.None, CommandGroup.Connection, KeyPositions.None, "A container for client connection commands.", ConnectionCommands.Client),
+        new("hello", -1, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Handshakes with the server (RESP2 only).", ConnectionCommands.Hello),
 
-        new("get", 2, CommandFlags.None, StringCommands.Get),
-        new("set", -3, CommandFlags.Write | CommandFlags.Batchable, StringCommands.Set),
-        new("setnx", 3, CommandFlags.Write, StringCommands.SetNx),
-        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable, StringCommands.SetEx),
-        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable, StringCommands.PSetEx),
-        new("mget", -2, CommandFlags.None, StringCommands.MGet),
-        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable, StringCommands.MSet),
-        new("incr", 2, CommandFlags.Write, StringCommands.Incr),
-        new("decr", 2, CommandFlags.Write, StringCommands.Decr),
-        new("incrby", 3, CommandFlags.Write, StringCommands.IncrBy),
-        new("decrby", 3, CommandFlags.Write, StringCommands.DecrBy),
-        new("append", 3, CommandFlags.Write, StringCommands.Append),
-        new("strlen", 2, CommandFlags.None, StringCommands.StrLen),
+        new("get", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key.", StringCommands.Get),
+        new("set", -3, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
+        new("setnx", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Set the string value of a key only when the key doesn't exist.", StringCommands.SetNx),
+        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
+        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
+        new("mget", -2, CommandFlags.Fast, CommandGroup.String, KeyPositions.All, "Atomically returns the string values of one or more keys.", StringCommands.MGet),
+        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.Pairs, "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
+        new("incr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Incr),
+        new("decr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Decr),
+        new("incrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrBy),
+        new("decrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", StringCommands.DecrBy),
+        new("append", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", StringCommands.Append),
+        new("strlen", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the length of a string value.", StringCommands.StrLen),
 
-        new("del", -2, CommandFlags.Write, KeyCommands.Del),
-        new("unlink", -2, CommandFlags.Write, KeyCommands.Del),
-        new("exists", -2, CommandFlags.None, KeyCommands.Exists),
-        new("expire", -3, CommandFlags.Write, KeyCommands.Expire),
-        new("pexpire", -3, CommandFlags.Write, KeyCommands.PExpire),
-        new("expireat", -3, CommandFlags.Write, KeyCommands.ExpireAt),
-        new("pexpireat", -3, CommandFlags.Write, KeyCommands.PExpireAt),
-        new("persist", 2, CommandFlags.Write, KeyCommands.Persist),
-        new("ttl", 2, CommandFlags.None, KeyCommands.Ttl),
-        new("pttl", 2, CommandFlags.None, KeyCommands.PTtl),
-        new("type", 2, CommandFlags.None, KeyCommands.Type),
-        new("scan", -2, CommandFlags.None, KeyCommands.Scan),
-        new("keys", 2, CommandFlags.None, KeyCommands.Keys),
-        new("dbsize", 1, CommandFlags.None, KeyCommands.DbSize),
+        new("del", -2, CommandFlags.Write, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
+        new("unlink", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Asynchronously deletes one or more keys (here as DEL: a string is deleted in O(1)).", KeyCommands.Del),
+        new("exists", -2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Determines whether one or more keys exist.", KeyCommands.Exists),
+        new("expire", -3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Sets the expiration time of a key in seconds.", KeyCommands.Expire),
+        new("pexpire", -3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Sets the expiration time of a key in milliseconds.", KeyCommands.PExpire),
+        new("expireat", -3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Sets the expiration time of a key to a Unix timestamp.", KeyCommands.ExpireAt),
+        new("pexpireat", -3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Sets the expiration time of a key to a Unix milliseconds timestamp.", KeyCommands.PExpireAt),
+        new("persist", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Removes the expiration time of a key.", KeyCommands.Persist),
+        new("ttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in seconds of a key.", KeyCommands.Ttl),
+        new("pttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in milliseconds of a key.", KeyCommands.PTtl),
+        new("type", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Determines the type of value stored at a key.", KeyCommands.Type),
+        new("scan", -2, CommandFlags.None, CommandGroup.Generic, KeyPositions.None, "Iterates over the key names in the database.", KeyCommands.Scan),
+        new("keys", 2, CommandFlags.None, CommandGroup.Generic, KeyPositions.None, "Returns all key names that match a pattern.", KeyCommands.Keys),
+        new("dbsize", 1, CommandFlags.Fast, CommandGroup.Server, KeyPositions.None, "Returns the number of keys in the database.", KeyCommands.DbSize),
 
-        new("info", -1, CommandFlags.None, ServerCommands.Info),
-        new("config", -2, CommandFlags.None, ServerCommands.Config),
-        new("command", -1, CommandFlags.None, ServerCommands.Command),
-        new("debug", -2, CommandFlags.None, ServerCommands.Debug),
-        new("time", 1, CommandFlags.None, ServerCommands.Time),
-        new("shutdown", -1, CommandFlags.None, ServerCommands.Shutdown),
-        new("role", 1, CommandFlags.None, ReplicationCommands.Role),
-        new("slaveof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
-        new("replicaof", 3, CommandFlags.None, ReplicationCommands.SlaveOf),
-        new("replconf", -2, CommandFlags.None, ReplicationCommands.ReplConf),
-        new("pika_sync", -4, CommandFlags.None, ReplicationCommands.PikaSync),
+        new("info", -1, CommandFlags.None, CommandGroup.Server, KeyPositions.None, "Returns information and statistics about the server.", ServerCommands.Info),
+        new("config", -2, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "A container for server configuration commands.", ServerCommands.Config),
+        new("command", -1, CommandFlags.None, CommandGroup.Server, KeyPositions.None, "Returns detailed information about all commands.", ServerCommands.Command),
+        new("debug", -2, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "A container for debugging commands (DIGEST).", ServerCommands.Debug),
+        new("time", 1, CommandFlags.Fast, CommandGroup.Server, KeyPositions.None, "Returns the server time.", ServerCommands.Time),
+        new("shutdown", -1, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "Stops the server.", ServerCommands.Shutdown),
+        new("role", 1, CommandFlags.Fast, CommandGroup.Server, KeyPositions.None, "Returns the replication role.", ReplicationCommands.Role),
+        new("slaveof", 3, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "Sets a server as a replica of another, or promotes it to being a master.", ReplicationCommands.SlaveOf),
+        new("replicaof", 3, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "Configures a server as replica of another, or promotes it to a master.", ReplicationCommands.SlaveOf),
+        new("replconf", -2, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "An internal command for configuring the replication stream.", ReplicationCommands.ReplConf),
+        new("pika_sync", -4, CommandFlags.Admin, CommandGroup.Server, KeyPositions.None, "Starts Pika-style binlog replication from a binlog position (used by slaves).", ReplicationCommands.PikaSync),
 
-        new("ingest_s3", 3, CommandFlags.Write, IngestCommands.IngestS3),
+        new("ingest_s3", 3, CommandFlags.Write | CommandFlags.Admin, CommandGroup.Ingest, KeyPositions.None, "Ingests a converted batch's SST files, listed in a manifest in the object store, on every instance at once.", IngestCommands.IngestS3),
     ];
 
     private static readonly Dictionary<string, CommandSpec>.AlternateLookup<ReadOnlySpan<char>> ByName =
