@@ -54,6 +54,46 @@ public sealed class DifferentialTests
         ["QUIT"],
     ];
 
+    /// <summary>The keyspace commands and the GET-and-change string commands, with their error paths.</summary>
+    private static readonly string[][] KeyspaceScript =
+    [
+        ["SET", "a", "1"], ["GETSET", "a", "2"], ["GETSET", "missing-gs", "v"], ["GET", "missing-gs"], ["GETSET", "a"], ["GETSET", "a", "1", "2"],
+        ["SET", "t", "v", "EX", "1000"], ["GETSET", "t", "w"], ["TTL", "t"],
+        ["GETDEL", "a"], ["GETDEL", "a"], ["EXISTS", "a"], ["GETDEL"],
+        ["SET", "g", "v"], ["GETEX", "g"], ["GETEX", "g", "EX", "1000"], ["TTL", "g"], ["GETEX", "g", "PX", "2000000"], ["TTL", "g"],
+        ["GETEX", "g", "EXAT", "4102444800"], ["EXPIRETIME", "g"], ["GETEX", "g", "PXAT", "4102444800123"], ["PEXPIRETIME", "g"], ["EXPIRETIME", "g"],
+        ["GETEX", "g", "PERSIST"], ["TTL", "g"], ["GETEX", "g", "PERSIST", "PERSIST"], ["GETEX", "g", "EX", "10", "EX", "1000"], ["TTL", "g"],
+        ["GETEX", "g", "EX", "10", "PX", "10"], ["GETEX", "g", "PERSIST", "EX", "10"], ["GETEX", "g", "EX", "10", "PERSIST"], ["GETEX", "g", "EX"],
+        ["GETEX", "g", "EX", "0"], ["GETEX", "g", "EX", "-5"], ["GETEX", "g", "EX", "x"], ["GETEX", "g", "PX", "9223372036854775807"], ["GETEX", "g", "EX", "9223372036854775807"],
+        ["GETEX", "g", "FOO"], ["GETEX", "g", "KEEPTTL"], ["GETEX", "g", "NX"], ["GETEX", "missing", "EX", "10"], ["GETEX", "missing", "EX", "0"],
+        ["GETEX", "g", "PXAT", "1"], ["EXISTS", "g"], ["GETEX"],
+        ["SET", "s", "v", "EX", "10", "EX", "1000"], ["TTL", "s"], ["SET", "s", "v", "KEEPTTL", "KEEPTTL"], ["TTL", "s"], ["SET", "s", "v", "NX", "NX"], ["SET", "s", "v", "XX", "XX"],
+        ["SET", "s", "v", "GET", "GET"], ["SET", "s", "v", "EX", "10", "PXAT", "10"], ["SET", "s", "v", "PERSIST"],
+        ["MSETNX", "m1", "1", "m2", "2"], ["MGET", "m1", "m2"], ["MSETNX", "m2", "x", "m3", "3"], ["EXISTS", "m3"], ["MSETNX", "m4", "1", "m4", "2"], ["GET", "m4"],
+        ["MSETNX", "m5"], ["MSETNX", "m5", "1", "m6"],
+        ["EXPIRETIME", "missing"], ["PEXPIRETIME", "missing"], ["EXPIRETIME", "m1"], ["PEXPIRETIME", "m1"], ["PEXPIREAT", "m1", "4102444800999"], ["EXPIRETIME", "m1"], ["PEXPIRETIME", "m1"],
+        ["EXPIRETIME"], ["EXPIRETIME", "a", "b"],
+        ["TOUCH", "m1", "m1", "missing", "m2"], ["TOUCH"],
+        ["RENAME", "m1", "r1"], ["GET", "r1"], ["EXISTS", "m1"], ["PEXPIRETIME", "r1"], ["RENAME", "m1", "r1"], ["RENAME", "r1", "r1"], ["GET", "r1"], ["RENAME", "missing", "missing"],
+        ["RENAME", "r1", "m2"], ["GET", "m2"], ["PEXPIRETIME", "m2"], ["RENAME", "r1"],
+        ["RENAMENX", "m2", "m4"], ["RENAMENX", "m2", "m2"], ["RENAMENX", "m2", "r2"], ["GET", "r2"], ["RENAMENX", "missing", "r3"], ["RENAMENX", "missing", "missing"],
+        ["COPY", "r2", "c1"], ["GET", "c1"], ["PEXPIRETIME", "c1"], ["COPY", "r2", "c1"], ["COPY", "m4", "c1", "REPLACE"], ["GET", "c1"], ["PEXPIRETIME", "c1"], ["COPY", "m4", "m4"],
+        ["COPY", "missing", "c2"], ["COPY", "missing", "missing"], ["COPY", "m4", "c3", "DB", "0"], ["COPY", "m4", "c4", "DB", "1"], ["COPY", "m4", "c4", "DB", "x"], ["COPY", "m4", "c4", "DB"],
+        ["COPY", "m4", "c4", "FOO"], ["COPY", "m4", "c3", "REPLACE", "REPLACE", "DB", "0", "DB", "0"], ["COPY", "m4"], ["EXISTS", "c4"],
+        ["TYPE", "c3"], ["SCAN", "0", "TYPE", "list"], ["SCAN", "0", "TYPE", "foo"], ["SCAN", "0", "COUNT", "1000", "TYPE", "list", "MATCH", "*"],
+        ["FLUSHDB", "FOO"], ["FLUSHDB", "ASYNC", "SYNC"], ["FLUSHALL", "x"], ["DBSIZE"],
+        ["FLUSHDB"], ["DBSIZE"], ["GET", "c3"], ["RANDOMKEY"], ["KEYS", "*"],
+        ["SET", "only", "v"], ["RANDOMKEY"], ["SET", "only2", "w"], ["FLUSHALL", "SYNC"], ["RANDOMKEY"], ["DBSIZE"], ["SET", "after", "x"], ["GET", "after"], ["FLUSHALL", "ASYNC"], ["DBSIZE"],
+        ["RANDOMKEY", "x"],
+    ];
+
+    [Fact]
+    public async Task Keyspace_commands_reply_like_redis_server()
+    {
+        var differences = await Differential.CompareAsync(KeyspaceScript);
+        Assert.True(differences.Length == 0, "replies differ:\n" + differences);
+    }
+
     [Fact]
     public async Task Every_reply_matches_redis_server()
     {

@@ -151,19 +151,12 @@ internal static class KeyCommands
             {
                 // Redis deletes a key whose new expiry has passed, and propagates the DEL.
                 store.Delete(key, now);
-                var del = gate.BeginCommand(2);
-                del.WriteBulk("DEL"u8);
-                del.WriteBulk(key);
-                gate.CommitCommand();
+                LogDel(gate, key);
             }
             else
             {
                 store.Put(key, existing.Value, when, now);
-                var log = gate.BeginCommand(3);
-                log.WriteBulk("PEXPIREAT"u8);
-                log.WriteBulk(key);
-                log.WriteBulkInteger(when);
-                gate.CommitCommand();
+                LogPExpireAt(gate, key, when);
             }
         }
 
@@ -193,13 +186,209 @@ internal static class KeyCommands
             }
 
             store.Put(key, existing.Value, 0, now);
-            var log = gate.BeginCommand(2);
-            log.WriteBulk("PERSIST"u8);
-            log.WriteBulk(key);
-            gate.CommitCommand();
+            LogPersist(gate, key);
         }
 
         context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    internal static void LogDel(WriteGate gate, ReadOnlySpan<byte> key) => LogKeyCommand(gate, "DEL"u8, key);
+
+    internal static void LogPersist(WriteGate gate, ReadOnlySpan<byte> key) => LogKeyCommand(gate, "PERSIST"u8, key);
+
+    private static void LogKeyCommand(WriteGate gate, ReadOnlySpan<byte> name, ReadOnlySpan<byte> key)
+    {
+        var log = gate.BeginCommand(2);
+        log.WriteBulk(name);
+        log.WriteBulk(key);
+        gate.CommitCommand();
+    }
+
+    internal static void LogPExpireAt(WriteGate gate, ReadOnlySpan<byte> key, long expireMs)
+    {
+        var log = gate.BeginCommand(3);
+        log.WriteBulk("PEXPIREAT"u8);
+        log.WriteBulk(key);
+        log.WriteBulkInteger(expireMs);
+        gate.CommitCommand();
+    }
+
+    /// <summary>EXPIRETIME and PEXPIRETIME: the absolute expiry (-1 none, -2 no key); seconds are rounded, as Redis's ttlGenericCommand does.</summary>
+    public static Task? ExpireTime(ref CommandContext context) => AbsoluteExpiry(ref context, milliseconds: false);
+
+    public static Task? PExpireTime(ref CommandContext context) => AbsoluteExpiry(ref context, milliseconds: true);
+
+    private static Task? AbsoluteExpiry(ref CommandContext context, bool milliseconds)
+    {
+        if (context.Node.Store.Read(context.Arg(1), context.NowMs, out var existing) != StoreStatus.Ok)
+        {
+            context.Reply.WriteInteger(-2);
+        }
+        else if (existing.ExpireUnixMs == 0)
+        {
+            context.Reply.WriteInteger(-1);
+        }
+        else
+        {
+            context.Reply.WriteInteger(milliseconds ? existing.ExpireUnixMs : (existing.ExpireUnixMs + 500) / 1000);
+        }
+
+        return null;
+    }
+
+    /// <summary>TOUCH: the number of keys that exist. A RocksDB store keeps no access time, so there is nothing to update.</summary>
+    public static Task? Touch(ref CommandContext context) => Exists(ref context);
+
+    /// <summary>FLUSHDB and FLUSHALL [ASYNC|SYNC]: one database, so both empty it; logged once as FLUSHALL.</summary>
+    public static Task? FlushAll(ref CommandContext context)
+    {
+        if (context.Count > 2 || (context.Count == 2 && !context.ArgIs(1, "ASYNC"u8) && !context.ArgIs(1, "SYNC"u8)))
+        {
+            context.Reply.WriteError(RespErrors.Syntax);
+            return null;
+        }
+
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            context.Node.Store.DeleteAll();
+            var log = gate.BeginCommand(1);
+            log.WriteBulk("FLUSHALL"u8);
+            gate.CommitCommand();
+        }
+
+        context.Reply.WriteOk();
+        return null;
+    }
+
+    public static Task? Rename(ref CommandContext context) => Move(ref context, onlyIfAbsent: false);
+
+    public static Task? RenameNx(ref CommandContext context) => Move(ref context, onlyIfAbsent: true);
+
+    /// <summary>
+    /// RENAME and RENAMENX. Logged as the effect (SET of the destination with the source's value and absolute expiry,
+    /// then DEL of the source), like every write here, so a slave that replays an item twice still ends equal.
+    /// </summary>
+    private static Task? Move(ref CommandContext context, bool onlyIfAbsent)
+    {
+        var source = context.Arg(1);
+        var destination = context.Arg(2);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(source, now, out var existing) != StoreStatus.Ok)
+            {
+                context.Reply.WriteError(RespErrors.NoSuchKey);
+                return null;
+            }
+
+            if (source.SequenceEqual(destination))
+            {
+                WriteMoved(ref context, onlyIfAbsent, moved: !onlyIfAbsent);
+                return null;
+            }
+
+            if (onlyIfAbsent && store.Exists(destination, now) == StoreStatus.Ok)
+            {
+                WriteMoved(ref context, onlyIfAbsent, moved: false);
+                return null;
+            }
+
+            store.Put(destination, existing.Value, existing.ExpireUnixMs, now);
+            store.Delete(source, now);
+            StringCommands.LogSet(gate, destination, existing.Value, existing.ExpireUnixMs);
+            LogDel(gate, source);
+        }
+
+        WriteMoved(ref context, onlyIfAbsent, moved: true);
+        return null;
+    }
+
+    private static void WriteMoved(ref CommandContext context, bool onlyIfAbsent, bool moved)
+    {
+        if (onlyIfAbsent)
+        {
+            context.Reply.WriteInteger(moved ? 1 : 0);
+        }
+        else
+        {
+            context.Reply.WriteOk();
+        }
+    }
+
+    /// <summary>COPY source destination [DB 0] [REPLACE]: only database 0 exists, so DB takes no other index.</summary>
+    public static Task? Copy(ref CommandContext context)
+    {
+        var replace = false;
+        for (var i = 3; i < context.Count; i++)
+        {
+            if (context.ArgIs(i, "REPLACE"u8))
+            {
+                replace = true;
+            }
+            else if (context.ArgIs(i, "DB"u8) && i + 1 < context.Count)
+            {
+                if (!context.TryArgInt64(++i, out var db))
+                {
+                    context.Reply.WriteError(RespErrors.NotAnInteger);
+                    return null;
+                }
+
+                if (db != 0)
+                {
+                    context.Reply.WriteError(RespErrors.DbIndexOutOfRange);
+                    return null;
+                }
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                return null;
+            }
+        }
+
+        var source = context.Arg(1);
+        var destination = context.Arg(2);
+        if (source.SequenceEqual(destination))
+        {
+            context.Reply.WriteError(RespErrors.CopySameObject);
+            return null;
+        }
+
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(source, now, out var existing) != StoreStatus.Ok
+                || (!replace && store.Exists(destination, now) == StoreStatus.Ok))
+            {
+                context.Reply.WriteInteger(0);
+                return null;
+            }
+
+            store.Put(destination, existing.Value, existing.ExpireUnixMs, now);
+            StringCommands.LogSet(gate, destination, existing.Value, existing.ExpireUnixMs);
+        }
+
+        context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    public static Task? RandomKey(ref CommandContext context)
+    {
+        if (context.Node.Store.RandomKey(context.NowMs) is { } key)
+        {
+            context.Reply.WriteBulk(key);
+        }
+        else
+        {
+            context.Reply.WriteNullBulk();
+        }
+
         return null;
     }
 

@@ -45,56 +45,92 @@ internal static class StringCommands
         Xx = 2,
         Get = 4,
         KeepTtl = 8,
-        Expire = 16,
+        Ex = 16,
+        Px = 32,
+        ExAt = 64,
+        PxAt = 128,
+        Persist = 256,
+        Expire = Ex | Px | ExAt | PxAt,
     }
 
     public static Task? Set(ref CommandContext context)
     {
-        var options = SetOptions.None;
-        var expireArgument = -1;
-        var unitMs = 1L;
-        var absolute = false;
-        for (var i = 3; i < context.Count; i++)
-        {
-            var more = i + 1 < context.Count;
-            if (context.ArgIs(i, "NX"u8) && (options & SetOptions.Xx) == 0)
-            {
-                options |= SetOptions.Nx;
-            }
-            else if (context.ArgIs(i, "XX"u8) && (options & SetOptions.Nx) == 0)
-            {
-                options |= SetOptions.Xx;
-            }
-            else if (context.ArgIs(i, "GET"u8))
-            {
-                options |= SetOptions.Get;
-            }
-            else if (context.ArgIs(i, "KEEPTTL"u8) && (options & SetOptions.Expire) == 0)
-            {
-                options |= SetOptions.KeepTtl;
-            }
-            else if (more && (options & (SetOptions.Expire | SetOptions.KeepTtl)) == 0
-                && (context.ArgIs(i, "EX"u8) || context.ArgIs(i, "PX"u8) || context.ArgIs(i, "EXAT"u8) || context.ArgIs(i, "PXAT"u8)))
-            {
-                options |= SetOptions.Expire;
-                unitMs = context.ArgIs(i, "EX"u8) || context.ArgIs(i, "EXAT"u8) ? 1000 : 1;
-                absolute = context.ArgIs(i, "EXAT"u8) || context.ArgIs(i, "PXAT"u8);
-                expireArgument = ++i;
-            }
-            else
-            {
-                context.Reply.WriteError(RespErrors.Syntax);
-                return null;
-            }
-        }
-
-        var expireMs = 0L;
-        if (expireArgument > 0 && !TryExpireTime(ref context, expireArgument, unitMs, absolute, "set", out expireMs))
+        if (!TryParseOptions(ref context, 3, forGetEx: false, out var options, out var expireArgument)
+            || !TryOptionExpiry(ref context, options, expireArgument, "set", out var expireMs))
         {
             return null;
         }
 
         return Write(ref context, context.Arg(1), context.Arg(2), expireMs, options);
+    }
+
+    /// <summary>
+    /// SET's and GETEX's options as Redis 7.0's parseExtendedStringArgumentsOrReply reads them: an option may repeat
+    /// (<c>EX 10 EX 20</c>: the last wins), but two expiry kinds, or an expiry with KEEPTTL or PERSIST, are a syntax error.
+    /// </summary>
+    private static bool TryParseOptions(ref CommandContext context, int from, bool forGetEx, out SetOptions options, out int expireArgument)
+    {
+        options = SetOptions.None;
+        expireArgument = -1;
+        for (var i = from; i < context.Count; i++)
+        {
+            var more = i + 1 < context.Count;
+            var expiry = ExpiryOption(ref context, i);
+            if (!forGetEx && context.ArgIs(i, "NX"u8) && (options & SetOptions.Xx) == 0)
+            {
+                options |= SetOptions.Nx;
+            }
+            else if (!forGetEx && context.ArgIs(i, "XX"u8) && (options & SetOptions.Nx) == 0)
+            {
+                options |= SetOptions.Xx;
+            }
+            else if (!forGetEx && context.ArgIs(i, "GET"u8))
+            {
+                options |= SetOptions.Get;
+            }
+            else if (!forGetEx && context.ArgIs(i, "KEEPTTL"u8) && (options & SetOptions.Expire) == 0)
+            {
+                options |= SetOptions.KeepTtl;
+            }
+            else if (forGetEx && context.ArgIs(i, "PERSIST"u8) && (options & SetOptions.Expire) == 0)
+            {
+                options |= SetOptions.Persist;
+            }
+            else if (expiry != SetOptions.None && more
+                && (options & (SetOptions.KeepTtl | SetOptions.Persist | (SetOptions.Expire & ~expiry))) == 0)
+            {
+                options |= expiry;
+                expireArgument = ++i;
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.Syntax);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static SetOptions ExpiryOption(ref CommandContext context, int argument) =>
+        context.ArgIs(argument, "EX"u8) ? SetOptions.Ex
+        : context.ArgIs(argument, "PX"u8) ? SetOptions.Px
+        : context.ArgIs(argument, "EXAT"u8) ? SetOptions.ExAt
+        : context.ArgIs(argument, "PXAT"u8) ? SetOptions.PxAt
+        : SetOptions.None;
+
+    /// <summary>The absolute expiry the parsed options ask for (0: none), or false with the error written.</summary>
+    private static bool TryOptionExpiry(ref CommandContext context, SetOptions options, int expireArgument, string command, out long expireMs)
+    {
+        expireMs = 0;
+        if ((options & SetOptions.Expire) == 0)
+        {
+            return true;
+        }
+
+        var unitMs = (options & (SetOptions.Ex | SetOptions.ExAt)) != 0 ? 1000 : 1;
+        var absolute = (options & (SetOptions.ExAt | SetOptions.PxAt)) != 0;
+        return TryExpireTime(ref context, expireArgument, unitMs, absolute, command, out expireMs);
     }
 
     private static Task? Write(ref CommandContext context, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireMs, SetOptions options)
@@ -260,6 +296,125 @@ internal static class StringCommands
         }
 
         context.Reply.WriteOk();
+        return null;
+    }
+
+    public static Task? MSetNx(ref CommandContext context)
+    {
+        if (context.Count % 2 == 0)
+        {
+            context.Reply.WriteError(RespErrors.WrongNumberOfArguments("msetnx"));
+            return null;
+        }
+
+        var writes = new StringWrite[(context.Count - 1) / 2];
+        for (var i = 0; i < writes.Length; i++)
+        {
+            writes[i] = new StringWrite(context.Arg(1 + (2 * i)).ToArray(), context.Arg(2 + (2 * i)).ToArray(), 0);
+        }
+
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            foreach (var write in writes)
+            {
+                if (store.Exists(write.Key, now) == StoreStatus.Ok)
+                {
+                    context.Reply.WriteInteger(0);
+                    return null;
+                }
+            }
+
+            store.PutMany(writes, now);
+            var log = gate.BeginCommand(context.Count);
+            log.WriteBulk("MSET"u8);
+            foreach (var write in writes)
+            {
+                log.WriteBulk(write.Key);
+                log.WriteBulk(write.Value);
+            }
+
+            gate.CommitCommand();
+        }
+
+        context.Reply.WriteInteger(1);
+        return null;
+    }
+
+    /// <summary>GETSET: SET … GET under its old name (the TTL is cleared, as by SET).</summary>
+    public static Task? GetSet(ref CommandContext context) => Write(ref context, context.Arg(1), context.Arg(2), 0, SetOptions.Get);
+
+    public static Task? GetDel(ref CommandContext context)
+    {
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(key, now, out var existing) != StoreStatus.Ok)
+            {
+                context.Reply.WriteNullBulk();
+                return null;
+            }
+
+            store.Delete(key, now);
+            KeyCommands.LogDel(gate, key);
+            context.Reply.WriteBulk(existing.Value);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// GETEX key [EX|PX|EXAT|PXAT t | PERSIST]: the value, and the expiry changed as asked. Logged as Redis propagates it:
+    /// PEXPIREAT with the absolute time, PERSIST, or DEL when the time asked for has already passed.
+    /// </summary>
+    public static Task? GetEx(ref CommandContext context)
+    {
+        if (!TryParseOptions(ref context, 2, forGetEx: true, out var options, out var expireArgument))
+        {
+            return null;
+        }
+
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            if (store.Read(key, now, out var existing) != StoreStatus.Ok)
+            {
+                context.Reply.WriteNullBulk();
+                return null;
+            }
+
+            // As in Redis, the time is checked only once the key is found: GETEX of a missing key with EX 0 is nil.
+            if (!TryOptionExpiry(ref context, options, expireArgument, "getex", out var expireMs))
+            {
+                return null;
+            }
+
+            context.Reply.WriteBulk(existing.Value);
+            if ((options & SetOptions.Expire) != 0 && expireMs <= now)
+            {
+                store.Delete(key, now);
+                KeyCommands.LogDel(gate, key);
+            }
+            else if ((options & SetOptions.Expire) != 0)
+            {
+                store.Put(key, existing.Value, expireMs, now);
+                KeyCommands.LogPExpireAt(gate, key, expireMs);
+            }
+            else if ((options & SetOptions.Persist) != 0 && existing.ExpireUnixMs != 0)
+            {
+                store.Put(key, existing.Value, 0, now);
+                KeyCommands.LogPersist(gate, key);
+            }
+        }
+
         return null;
     }
 

@@ -39,6 +39,8 @@ internal static class RespErrors
     public const string NoProto = "NOPROTO unsupported protocol version";
     public const string MaxClients = "ERR max number of clients reached";
     public const string InvalidMasterPort = "ERR Invalid master port";
+    public const string NoSuchKey = "ERR no such key";
+    public const string CopySameObject = "ERR source and destination objects are the same";
 
     // pika-node's own errors, where Redis has no equivalent.
     public const string ConfigSetUnsupported = "ERR CONFIG SET is not supported by pika-node: restart it with the new flags";

@@ -58,6 +58,15 @@ internal interface IStringStore : IDisposable
     /// <summary>Removes a key; <see cref="StoreStatus.NotFound"/> when it was absent or already expired.</summary>
     StoreStatus Delete(ReadOnlySpan<byte> key, long nowMs);
 
+    /// <summary>
+    /// Removes every key of every instance (FLUSHDB, FLUSHALL) in time independent of their number: one range
+    /// deletion per instance, then the SST files it covers are dropped whole.
+    /// </summary>
+    void DeleteAll();
+
+    /// <summary>A live key picked at random (RANDOMKEY), or null when there is none.</summary>
+    byte[]? RandomKey(long nowMs);
+
     /// <summary>Live keys from a cursor; <paramref name="count"/> bounds the keys examined, as in Redis.</summary>
     ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs);
 

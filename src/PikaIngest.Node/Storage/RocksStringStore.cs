@@ -372,6 +372,74 @@ internal sealed unsafe class RocksStringStore : IStringStore
         return true;
     }
 
+    // Every stored key starts with 8 zero bytes (Pika 4's reserved prefix), so [empty, 00×7 01) holds them all.
+    private static readonly byte[] AllKeysEnd = [0, 0, 0, 0, 0, 0, 0, 1];
+
+    public void DeleteAll()
+    {
+        using var reading = Reading();
+        for (var i = 0; i < _databases.Length; i++)
+        {
+            // The range tombstone makes the deletion atomic and logged in the WAL; dropping the files it covers
+            // frees their space now instead of at the next compaction, without reading or rewriting them.
+            using (var batch = new WriteBatch())
+            {
+                batch.DeleteRange([], 0, AllKeysEnd, (ulong)AllKeysEnd.Length);
+                _databases[i].Write(batch, _writeOptions);
+            }
+
+            _unpublished[i] = true;
+            fixed (byte* end = AllKeysEnd)
+            {
+                Native.Instance.rocksdb_delete_file_in_range(_databases[i].Handle, end, UIntPtr.Zero, end, (UIntPtr)AllKeysEnd.Length, out var error);
+                ThrowOnError(error);
+            }
+        }
+    }
+
+    public byte[]? RandomKey(long nowMs)
+    {
+        using var reading = Reading();
+        Span<byte> probe = stackalloc byte[PikaV4Encoding.KeyPrefixLength + 8];
+        var tries = 0;
+        var start = Random.Shared.Next(_databases.Length);
+        for (var step = 0; step < _databases.Length; step++)
+        {
+            var instance = (start + step) % _databases.Length;
+            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+
+            // A random point in the key space, then the next live key after it, wrapping to the instance's
+            // start: uniform over gaps, not keys, which is what RocksDB can do without counting the keys.
+            probe.Clear();
+            Random.Shared.NextBytes(probe[PikaV4Encoding.KeyPrefixLength..]);
+            iterator.Seek(probe.ToArray());
+            var wrapped = false;
+            while (tries++ < 1000)
+            {
+                if (!iterator.Valid())
+                {
+                    if (wrapped)
+                    {
+                        break;
+                    }
+
+                    wrapped = true;
+                    iterator.SeekToFirst();
+                    continue;
+                }
+
+                if (!IsExpired(ExpireOf(iterator.GetValueSpan(), iterator.GetKeySpan()), nowMs))
+                {
+                    return PikaV4Encoding.DecodeKey(iterator.GetKeySpan());
+                }
+
+                iterator.Next();
+            }
+        }
+
+        return null;
+    }
+
     public ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs)
     {
         using var reading = Reading();

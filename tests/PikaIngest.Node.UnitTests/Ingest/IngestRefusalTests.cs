@@ -62,6 +62,10 @@ public sealed class IngestRefusalTests : IDisposable
 
         public StoreStatus Delete(ReadOnlySpan<byte> key, long nowMs) => inner.Delete(key, nowMs);
 
+        public void DeleteAll() => inner.DeleteAll();
+
+        public byte[]? RandomKey(long nowMs) => inner.RandomKey(nowMs);
+
         public ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs) => inner.Scan(cursor, count, filter, nowMs);
 
         public long CountKeys(long nowMs) => inner.CountKeys(nowMs);
