@@ -397,24 +397,32 @@ internal sealed unsafe class RocksStringStore : IStringStore
         }
     }
 
+    private const int RandomKeyNeighbours = 16;
+
     public byte[]? RandomKey(long nowMs)
     {
         using var reading = Reading();
-        Span<byte> probe = stackalloc byte[PikaV4Encoding.KeyPrefixLength + 8];
-        var tries = 0;
+        var examined = 0;
         var start = Random.Shared.Next(_databases.Length);
         for (var step = 0; step < _databases.Length; step++)
         {
-            var instance = (start + step) % _databases.Length;
-            using var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+            using var iterator = _databases[(start + step) % _databases.Length].NewIterator(readOptions: _readOptions);
+            iterator.SeekToLast();
+            if (!iterator.Valid())
+            {
+                continue;
+            }
 
-            // A random point in the key space, then the next live key after it, wrapping to the instance's
-            // start: uniform over gaps, not keys, which is what RocksDB can do without counting the keys.
-            probe.Clear();
-            Random.Shared.NextBytes(probe[PikaV4Encoding.KeyPrefixLength..]);
-            iterator.Seek(probe.ToArray());
+            var last = iterator.GetKeySpan().ToArray();
+            iterator.SeekToFirst();
+            iterator.Seek(RandomKeyBetween(iterator.GetKeySpan(), last));
+
+            // One of the next live keys after a random point between the first and last keys (wrapping once): every key
+            // can be picked without counting them. Keys after a wide gap in the key space are likelier; taking one of
+            // several neighbours at random spreads that (Redis's own pick is uniform per hash bucket, not per key).
+            var candidates = new List<byte[]>(RandomKeyNeighbours);
             var wrapped = false;
-            while (tries++ < 1000)
+            while (candidates.Count < RandomKeyNeighbours && examined++ < 10_000)
             {
                 if (!iterator.Valid())
                 {
@@ -428,16 +436,45 @@ internal sealed unsafe class RocksStringStore : IStringStore
                     continue;
                 }
 
+                if (wrapped && candidates.Count > 0 && iterator.GetKeySpan().SequenceEqual(candidates[0]))
+                {
+                    break;
+                }
+
                 if (!IsExpired(ExpireOf(iterator.GetValueSpan(), iterator.GetKeySpan()), nowMs))
                 {
-                    return PikaV4Encoding.DecodeKey(iterator.GetKeySpan());
+                    candidates.Add(iterator.GetKeySpan().ToArray());
                 }
 
                 iterator.Next();
             }
+
+            if (candidates.Count > 0)
+            {
+                return PikaV4Encoding.DecodeKey(candidates[Random.Shared.Next(candidates.Count)]);
+            }
         }
 
         return null;
+    }
+
+    /// <summary>A key uniformly placed between two keys: their common prefix, then a random 8-byte point between where they differ.</summary>
+    private static byte[] RandomKeyBetween(ReadOnlySpan<byte> first, ReadOnlySpan<byte> last)
+    {
+        var common = first.CommonPrefixLength(last);
+        Span<byte> low = stackalloc byte[8];
+        Span<byte> high = stackalloc byte[8];
+        low.Clear();
+        high.Clear();
+        first[common..][..Math.Min(8, first.Length - common)].CopyTo(low);
+        last[common..][..Math.Min(8, last.Length - common)].CopyTo(high);
+        var from = BinaryPrimitives.ReadUInt64BigEndian(low);
+        var to = BinaryPrimitives.ReadUInt64BigEndian(high);
+        var point = to > from ? from + (ulong)(Random.Shared.NextDouble() * (to - from)) : from;
+        var key = new byte[common + 8];
+        first[..common].CopyTo(key);
+        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(common), point);
+        return key;
     }
 
     public ScanPage Scan(ulong cursor, int count, Func<byte[], bool>? filter, long nowMs)

@@ -79,7 +79,7 @@ public sealed class ReplicationTests : IDisposable
         return (manifest, TestBatch.Expected(shards));
     }
 
-    private static async Task WaitSlaveOnlineAsync(NodeProcess master, NodeProcess slave) =>
+    internal static async Task WaitSlaveOnlineAsync(NodeProcess master, NodeProcess slave) =>
         await Repl.WaitForAsync(
             $"the master lists the slave on port {slave.Port} as online",
             async () =>

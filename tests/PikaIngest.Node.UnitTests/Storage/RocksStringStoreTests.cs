@@ -310,6 +310,62 @@ public sealed class RocksStringStoreTests : IDisposable
         Assert.Equal((settled.CompactionReadBytes, settled.CompactionWriteBytes), (swapped.CompactionReadBytes, swapped.CompactionWriteBytes));
     }
 
+    [Fact]
+    public void Deleting_all_keys_drops_ingested_files_whole_without_compaction_and_later_writes_and_ingests_work()
+    {
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 2);
+        store.IngestFiles(0, [WriteSst(_folder.Combine("bottom.sst"), Records(0, 20_000))]);
+        store.IngestFiles(1, [WriteSst(_folder.Combine("other.sst"), Records(1, 20_000))]);
+        store.Put(B("in the memtable"), B("v"), 0, Now);
+        Assert.Equal(40_001, store.CountKeys(Now));
+
+        store.DeleteAll();
+
+        Assert.Equal(0, store.CountKeys(Now));
+        Assert.Null(Value(store, "k7"));
+        Assert.Null(Value(store, "in the memtable"));
+        Assert.Null(store.RandomKey(Now));
+
+        // The files are gone from the tree (not rewritten): no level holds a file, nothing was read by a compaction.
+        var stats = store.GetInstanceStats();
+        Assert.All(stats, instance => Assert.All(instance.Levels, level => Assert.Equal(0, level.Files)));
+        Assert.All(stats, instance => Assert.Equal(0, instance.CompactionReadBytes));
+
+        store.Put(B("after"), B("1"), 0, Now);
+        store.IngestFiles(0, [WriteSst(_folder.Combine("again.sst"), Records(2, 100))]);
+        var routedHere = Enumerable.Range(0, 100).Select(i => $"k{i}").First(k => InstanceRouter.Instance(B(k), 2) == 0);
+        Assert.Equal("from file 2", Value(store, routedHere));
+        Assert.Equal("1", Value(store, "after"));
+    }
+
+    [Fact]
+    public void A_random_key_is_a_live_key_and_every_live_key_can_be_picked()
+    {
+        using var store = RocksStringStore.Open(_folder.Combine("data"), 3);
+        Assert.Null(store.RandomKey(Now));
+        var live = Enumerable.Range(0, 12).Select(i => $"live{i}").ToHashSet();
+        foreach (var key in live)
+        {
+            store.Put(B(key), B("v"), 0, Now);
+        }
+
+        for (var i = 0; i < 200; i++)
+        {
+            store.Put(B($"expired{i}"), B("v"), Now - 1, Now - 10);
+        }
+
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 2000 && seen.Count < live.Count; i++)
+        {
+            var key = store.RandomKey(Now);
+            Assert.NotNull(key);
+            seen.Add(Encoding.UTF8.GetString(key));
+        }
+
+        Assert.Subset(live, seen);
+        Assert.Equal(live, seen);
+    }
+
     private static IEnumerable<(string Key, string Value)> Records(int file, int count) =>
         Enumerable.Range(0, count).Select(i => ($"k{i}", $"from file {file}"));
 
