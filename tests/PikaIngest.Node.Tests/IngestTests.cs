@@ -65,6 +65,34 @@ public sealed class IngestTests
     }
 
     [Fact]
+    public async Task After_flushall_the_same_manifest_loads_its_keys_again_and_survives_a_restart()
+    {
+        await using var node = await InProcessNode.StartAsync();
+        var manifest = await BuildAsync(node, "b1");
+        using (var client = await node.RawAsync())
+        {
+            Assert.Equal("+OK", await client.CallAsync("INGEST_S3", Bucket, manifest));
+            var loaded = await client.CallAsync("DEBUG", "DIGEST");
+            Assert.Equal("+OK", await client.CallAsync("INGEST_S3", Bucket, manifest));
+            Assert.Contains("ingest_batches_repeated:1\r\n", await client.CallAsync("INFO", "ingest"), StringComparison.Ordinal);
+
+            Assert.Equal("+OK", await client.CallAsync("FLUSHALL"));
+            Assert.Equal(":0", await client.CallAsync("DBSIZE"));
+            Assert.Equal(0, node.Node.Ingest.AppliedCount);
+
+            Assert.Equal("+OK", await client.CallAsync("INGEST_S3", Bucket, manifest));
+            Assert.Equal(loaded, await client.CallAsync("DEBUG", "DIGEST"));
+            Assert.Contains("ingest_batches_repeated:1\r\n", await client.CallAsync("INFO", "ingest"), StringComparison.Ordinal);
+        }
+
+        // The log forgot the batch before the flush and recorded it after: one batch, applied once, after a restart too.
+        await node.RestartAsync();
+        Assert.Equal(1, node.Node.Ingest.AppliedCount);
+        using var again = await node.RawAsync();
+        Assert.Equal("$from shard 3", await again.CallAsync("GET", "shared"));
+    }
+
+    [Fact]
     public async Task The_binlog_gets_one_ingest_item_between_the_writes_around_it()
     {
         await using var node = await InProcessNode.StartAsync();

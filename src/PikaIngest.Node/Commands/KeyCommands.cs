@@ -240,7 +240,10 @@ internal static class KeyCommands
     /// <summary>TOUCH: the number of keys that exist. A RocksDB store keeps no access time, so there is nothing to update.</summary>
     public static Task? Touch(ref CommandContext context) => Exists(ref context);
 
-    /// <summary>FLUSHDB and FLUSHALL [ASYNC|SYNC]: one database, so both empty it; logged once as FLUSHALL.</summary>
+    /// <summary>
+    /// FLUSHDB and FLUSHALL [ASYNC|SYNC]: one database, so both empty it; logged once as FLUSHALL. The ingested batches
+    /// are forgotten with their keys, so INGEST_S3 of one of them afterwards loads it again.
+    /// </summary>
     public static Task? FlushAll(ref CommandContext context)
     {
         if (context.Count > 2 || (context.Count == 2 && !context.ArgIs(1, "ASYNC"u8) && !context.ArgIs(1, "SYNC"u8)))
@@ -256,6 +259,9 @@ internal static class KeyCommands
             var log = gate.BeginCommand(1);
             log.WriteBulk("FLUSHALL"u8);
             gate.CommitCommand();
+
+            // A slave replaying the FLUSHALL forgets too, so a later INGEST_SST of the same batch is applied on both.
+            context.Node.Ingest.ForgetAppliedBatches();
         }
 
         context.Reply.WriteOk();

@@ -143,6 +143,23 @@ internal sealed class AppliedBatches : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets every batch (FLUSHALL removed their keys, so ingesting one again must load it again, not answer "already
+    /// applied"). The old log is kept beside it as <c>&lt;log&gt;.before-flushall</c>, for whoever asks what was loaded.
+    /// </summary>
+    public void Forget()
+    {
+        lock (_lock)
+        {
+            _file.Flush(flushToDisk: true);
+            File.Copy(_file.Name, _file.Name + ".before-flushall", overwrite: true);
+            _batches.Clear();
+            _file.SetLength(0);
+            _file.Position = 0;
+            _file.Flush(flushToDisk: true);
+        }
+    }
+
     /// <summary>Copies the log (for a full sync) as it stands.</summary>
     public void CopyTo(string path)
     {

@@ -79,6 +79,9 @@ internal sealed class IngestService : IDisposable
 
     public int AppliedCount => _applied.Count;
 
+    /// <summary>After FLUSHALL: no batch counts as applied any more, so the same manifest loads its keys again.</summary>
+    public void ForgetAppliedBatches() => _applied.Forget();
+
     public async Task<IngestOutcome> IngestS3Async(string bucket, string manifestKey, CancellationToken cancellation)
     {
         if (!_settings.AllowedBuckets.Contains(bucket))
