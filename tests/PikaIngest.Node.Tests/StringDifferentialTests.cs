@@ -166,12 +166,19 @@ public sealed class StringDifferentialTests
         Assert.True(differences.Length == 0, $"seed {seed}: replies differ:\n" + differences);
     }
 
-    /// <summary>Decimal texts of every size, doubles printed exactly and shortest, and hexadecimal floats.</summary>
+    /// <summary>
+    /// Decimal texts of every size, doubles printed exactly and shortest, hexadecimal floats, and texts near the
+    /// ends of long double's range (denormals, overflow).
+    /// </summary>
     private static string RandomFloatText(Random random)
     {
         var sign = random.Next(3) == 0 ? "-" : "";
-        switch (random.Next(6))
+        switch (random.Next(8))
         {
+            case 6:
+                return sign + Digits(random, random.Next(1, 25)) + "e" + random.Next(-4975, 4935).ToString(CultureInfo.InvariantCulture);
+            case 7:
+                return sign + "0x" + random.NextInt64().ToString("x", CultureInfo.InvariantCulture) + "p" + random.Next(-16520, 16330).ToString(CultureInfo.InvariantCulture);
             case 0:
                 return sign + random.Next(1000).ToString(CultureInfo.InvariantCulture) + "." + Digits(random, random.Next(1, 25));
             case 1:
