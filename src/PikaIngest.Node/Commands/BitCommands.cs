@@ -32,24 +32,16 @@ internal static class BitCommands
         using (gate.Enter())
         {
             var now = context.NowMs;
-            var exists = store.Read(key, now, out var existing) == StoreStatus.Ok;
-            var value = exists ? existing.Value : [];
             var index = (int)(offset >> 3);
-            var grown = index >= value.Length;
-            if (grown)
-            {
-                var longer = new byte[index + 1];
-                value.CopyTo(longer, 0);
-                value = longer;
-            }
-
+            var found = ValueReader.ReadPadded(store, key, now, index + 1);
+            var (value, storedLength, expireMs) = found ?? (new byte[index + 1], 0, 0);
+            var grown = found is null || index >= storedLength;
             var shift = 7 - (int)(offset & 7);
             previous = (value[index] >> shift) & 1;
             // As Redis: a write only when the key is created or grown, or the bit changes.
             if (grown || previous != on)
             {
                 value[index] = (byte)((value[index] & ~(1 << shift)) | ((int)on << shift));
-                var expireMs = exists ? existing.ExpireUnixMs : 0;
                 store.Put(key, value, expireMs, now);
                 StringCommands.LogSet(gate, key, value, expireMs);
             }

@@ -385,36 +385,27 @@ internal static class StringCommands
         var key = context.Arg(1);
         var patch = context.Arg(3);
         var store = context.Node.Store;
+        // As Redis: writing nothing changes nothing, not even creating the key, and is not checked against the limit.
+        if (patch.IsEmpty)
+        {
+            context.Reply.WriteInteger(ValueReader.Read(store, key, context.NowMs, 0, 0, static (value, _, _) => value.Length));
+            return null;
+        }
+
+        if ((ulong)offset + (ulong)patch.Length > (ulong)context.Node.Limits.MaxBulkLength)
+        {
+            context.Reply.WriteError(RespErrors.StringTooLong);
+            return null;
+        }
+
+        var end = (int)offset + patch.Length;
         var gate = context.Node.Gate;
         long length;
         using (gate.Enter())
         {
             var now = context.NowMs;
-            var exists = store.Read(key, now, out var existing) == StoreStatus.Ok;
-            var current = exists ? existing.Value : [];
-            // As Redis: writing nothing changes nothing, not even creating the key, and is not checked against the limit.
-            if (patch.IsEmpty)
-            {
-                context.Reply.WriteInteger(current.Length);
-                return null;
-            }
-
-            if ((ulong)offset + (ulong)patch.Length > (ulong)context.Node.Limits.MaxBulkLength)
-            {
-                context.Reply.WriteError(RespErrors.StringTooLong);
-                return null;
-            }
-
-            var end = (int)offset + patch.Length;
-            var value = current;
-            if (end > current.Length)
-            {
-                value = new byte[end];
-                current.CopyTo(value, 0);
-            }
-
+            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (new byte[end], 0, 0);
             patch.CopyTo(value.AsSpan((int)offset));
-            var expireMs = exists ? existing.ExpireUnixMs : 0;
             store.Put(key, value, expireMs, now);
             LogSet(gate, key, value, expireMs);
             length = value.Length;

@@ -17,6 +17,18 @@ internal static class ValueReader
         return store.Get(key, nowMs, sink) == StoreStatus.Ok ? sink.Result : missing;
     }
 
+    /// <summary>
+    /// A copy of the value zero-padded to at least <paramref name="minLength"/> bytes, made in one copy however much it
+    /// grows, with its length before padding and its expiry; null when the key is absent or expired.
+    /// </summary>
+    public static (byte[] Value, int StoredLength, long ExpireUnixMs)? ReadPadded(IStringStore store, ReadOnlySpan<byte> key, long nowMs, int minLength) =>
+        Read(store, key, nowMs, minLength, null, static (value, expireUnixMs, minLength) =>
+        {
+            var copy = new byte[Math.Max(value.Length, minLength)];
+            value.CopyTo(copy);
+            return ((byte[] Value, int StoredLength, long ExpireUnixMs)?)(copy, value.Length, expireUnixMs);
+        });
+
     private sealed class Sink<TState, TResult>(TState state, Function<TState, TResult> function) : IValueSink
     {
         public TResult Result { get; private set; } = default!;
