@@ -113,6 +113,16 @@ internal static class CommandTable
         new("decrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", StringCommands.DecrBy),
         new("append", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", StringCommands.Append),
         new("strlen", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the length of a string value.", StringCommands.StrLen),
+        new("setrange", 4, CommandFlags.Write, CommandGroup.String, KeyPositions.First1, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", StringCommands.SetRange),
+        new("getrange", 4, CommandFlags.None, CommandGroup.String, KeyPositions.First1, "Returns a substring of the string stored at a key.", StringCommands.GetRange),
+        new("substr", 4, CommandFlags.None, CommandGroup.String, KeyPositions.First1, "Returns a substring from a string value.", StringCommands.GetRange),
+        new("incrbyfloat", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrByFloat),
+
+        new("setbit", 4, CommandFlags.Write, CommandGroup.Bitmap, KeyPositions.First1, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", BitCommands.SetBit),
+        new("getbit", 3, CommandFlags.Fast, CommandGroup.Bitmap, KeyPositions.First1, "Returns a bit value by offset.", BitCommands.GetBit),
+        new("bitcount", -2, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Counts the number of set bits (population counting) in a string.", BitCommands.BitCount),
+        new("bitpos", -3, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Finds the first set (1) or clear (0) bit in a string.", BitCommands.BitPos),
+        new("bitop", -4, CommandFlags.Write, CommandGroup.Bitmap, new(2, -1, 1), "Performs bitwise operations on multiple strings, and stores the result.", BitCommands.BitOp),
 
         new("del", -2, CommandFlags.Write, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
         new("unlink", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Asynchronously deletes one or more keys (here as DEL: a string is deleted in O(1)).", KeyCommands.Del),

@@ -522,4 +522,117 @@ internal static class StringCommands
         context.Reply.WriteInteger(length);
         return null;
     }
+
+    public static Task? SetRange(ref CommandContext context)
+    {
+        if (!context.TryArgInt64(2, out var offset))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
+        }
+
+        if (offset < 0)
+        {
+            context.Reply.WriteError(RespErrors.OffsetOutOfRange);
+            return null;
+        }
+
+        var key = context.Arg(1);
+        var patch = context.Arg(3);
+        var store = context.Node.Store;
+        // As Redis: writing nothing changes nothing, not even creating the key, and is not checked against the limit.
+        if (patch.IsEmpty)
+        {
+            context.Reply.WriteInteger(ValueReader.Read(store, key, context.NowMs, 0, 0, static (value, _, _) => value.Length));
+            return null;
+        }
+
+        if ((ulong)offset + (ulong)patch.Length > (ulong)context.Node.Limits.MaxBulkLength)
+        {
+            context.Reply.WriteError(RespErrors.StringTooLong);
+            return null;
+        }
+
+        var end = (int)offset + patch.Length;
+        var gate = context.Node.Gate;
+        long length;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (new byte[end], 0, 0);
+            patch.CopyTo(value.AsSpan((int)offset));
+            store.Put(key, value, expireMs, now);
+            LogSet(gate, key, value, expireMs);
+            length = value.Length;
+        }
+
+        context.Reply.WriteInteger(length);
+        return null;
+    }
+
+    /// <summary>GETRANGE and SUBSTR: the slice is copied from the storage engine's buffer straight into the reply.</summary>
+    public static Task? GetRange(ref CommandContext context)
+    {
+        if (!context.TryArgInt64(2, out var start) || !context.TryArgInt64(3, out var end))
+        {
+            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
+        }
+
+        var found = ValueReader.Read(context.Node.Store, context.Arg(1), context.NowMs, (context.Reply, Start: start, End: end), false, static (value, _, request) =>
+        {
+            var (offset, count) = Bitmaps.Substring(value.Length, request.Start, request.End);
+            request.Reply.WriteBulk(value.Slice(offset, count));
+            return true;
+        });
+        if (!found)
+        {
+            context.Reply.WriteBulk([]);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// INCRBYFLOAT in Redis's long double arithmetic (see <see cref="LongDouble"/>), so the stored text is byte for
+    /// byte redis-server's. The key keeps its TTL; the text is logged, so a replica never redoes the arithmetic.
+    /// </summary>
+    public static Task? IncrByFloat(ref CommandContext context)
+    {
+        // Redis reads the stored value first, but both failures give the same error, so the order is not visible.
+        if (!LongDouble.TryParse(context.Arg(2), out var increment))
+        {
+            context.Reply.WriteError(RespErrors.NotAValidFloat);
+            return null;
+        }
+
+        var key = context.Arg(1);
+        var store = context.Node.Store;
+        var gate = context.Node.Gate;
+        byte[] text;
+        using (gate.Enter())
+        {
+            var now = context.NowMs;
+            var current = ValueReader.Read(store, key, now, 0, (Valid: true, Value: LongDouble.Zero, ExpireMs: 0L), static (value, expireMs, _) =>
+                (Valid: LongDouble.TryParse(value, out var parsed), Value: parsed, ExpireMs: expireMs));
+            if (!current.Valid)
+            {
+                context.Reply.WriteError(RespErrors.NotAValidFloat);
+                return null;
+            }
+
+            if (LongDouble.Add(current.Value, increment) is not { IsInfinity: false } sum)
+            {
+                context.Reply.WriteError(RespErrors.NaNOrInfinity);
+                return null;
+            }
+
+            text = sum.FormatHuman();
+            store.Put(key, text, current.ExpireMs, now);
+            LogSet(gate, key, text, current.ExpireMs);
+        }
+
+        context.Reply.WriteBulk(text);
+        return null;
+    }
 }

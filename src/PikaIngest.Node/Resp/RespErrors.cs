@@ -41,6 +41,13 @@ internal static class RespErrors
     public const string InvalidMasterPort = "ERR Invalid master port";
     public const string NoSuchKey = "ERR no such key";
     public const string CopySameObject = "ERR source and destination objects are the same";
+    public const string OffsetOutOfRange = "ERR offset is out of range";
+    public const string NotAValidFloat = "ERR value is not a valid float";
+    public const string NaNOrInfinity = "ERR increment would produce NaN or Infinity";
+    public const string BitOffsetOutOfRange = "ERR bit offset is not an integer or out of range";
+    public const string BitValueOutOfRange = "ERR bit is not an integer or out of range";
+    public const string BitArgumentNotBinary = "ERR The bit argument must be 1 or 0.";
+    public const string BitopNotSingleSource = "ERR BITOP NOT must be called with a single source key.";
 
     // pika-node's own errors, where Redis has no equivalent.
     public const string ConfigSetUnsupported = "ERR CONFIG SET is not supported by pika-node: restart it with the new flags";

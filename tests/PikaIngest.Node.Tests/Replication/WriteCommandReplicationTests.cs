@@ -33,7 +33,7 @@ public sealed class WriteCommandReplicationTests : IDisposable
             string[][] named =
             [
                 ["SET", "r1", "v", "EX", "1000"], ["RENAME", "r1", "r2"], ["COPY", "r2", "r3"], ["RENAMENX", "r3", "r4"],
-                ["SET", "n", "1"], ["GETEX", "n", "PX", "5000000"], ["GETEX", "n", "PERSIST"], ["GETEX", "r4", "EXAT", "1"], ["GETDEL", "r2"],
+                ["SET", "n", "1"], ["INCRBYFLOAT", "n", "0.1"], ["GETEX", "n", "PX", "5000000"], ["GETEX", "n", "PERSIST"], ["GETEX", "r4", "EXAT", "1"], ["GETDEL", "r2"],
                 ["MSETNX", "m1", "x", "m2", "y"], ["GETSET", "m1", "z"],
             ];
             foreach (var command in named)

@@ -59,7 +59,7 @@ internal sealed class RandomCommands(int seed)
     {
         var key = Pick(Keys);
         var other = Pick(Keys);
-        return _random.Next(40) switch
+        return _random.Next(46) switch
         {
             0 or 1 or 2 => ["GET", key],
             3 or 4 or 5 => ["SET", key, Pick(Values), .. SetOptions()],
@@ -91,6 +91,13 @@ internal sealed class RandomCommands(int seed)
             34 => _random.Next(8) == 0 ? [Pick(["FLUSHDB", "FLUSHALL"])] : ["EXISTS", key],
             35 => ["EXPIRETIME", key],
             36 => Invalid(key),
+            37 or 38 => ["INCRBYFLOAT", key, Pick(["1.5", "-0.25", "1e3", "10", "0.1", "abc", "", "5.0e-1"])],
+            39 => ["SETRANGE", key, Pick(["0", "3", "17", "-1", "x"]), Pick(Values)],
+            40 => [_random.Next(2) == 0 ? "GETRANGE" : "SUBSTR", key, Pick(["0", "2", "-3", "x"]), Pick(["-1", "4", "100", "y"])],
+            41 => ["SETBIT", key, Pick(["0", "7", "9", "100", "-1", "4294967296"]), Pick(["0", "1", "2"])],
+            42 => ["GETBIT", key, Pick(["0", "7", "9", "100", "-1"])],
+            43 => ["BITCOUNT", key, .. _random.Next(2) == 0 ? [] : (string[])[Pick(["0", "1", "-2"]), Pick(["-1", "3"]), .. _random.Next(2) == 0 ? (string[])[Pick(["BYTE", "BIT"])] : []]],
+            44 => ["BITOP", Pick(["AND", "OR", "XOR", "NOT"]), key, other, .. _random.Next(2) == 0 ? (string[])[Pick(Keys)] : []],
             _ => ["GET", key],
         };
     }

@@ -16,6 +16,12 @@ public sealed class RawClient : IDisposable
     private int _start;
     private int _end;
 
+    /// <summary>
+    /// Renders bulk replies as <c>$x:</c> and their bytes in hex instead of decoding them as UTF-8, which would turn
+    /// different invalid sequences into the same replacement characters.
+    /// </summary>
+    public bool BulkAsHex { get; set; }
+
     public static async Task<RawClient> ConnectAsync(int port)
     {
         var client = new RawClient();
@@ -72,7 +78,7 @@ public sealed class RawClient : IDisposable
                 }
 
                 var value = await ReadExactAsync(length + 2, cancellation);
-                return "$" + Encoding.UTF8.GetString(value, 0, length);
+                return BulkAsHex ? "$x:" + Convert.ToHexString(value, 0, length) : "$" + Encoding.UTF8.GetString(value, 0, length);
             case '*':
                 var count = int.Parse(line.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture);
                 if (count < 0)

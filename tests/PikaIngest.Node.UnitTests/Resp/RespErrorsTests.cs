@@ -46,6 +46,25 @@ public sealed class RespErrorsTests
     }
 
     [Fact]
+    public void String_and_bitmap_error_texts_are_redis_7_0s()
+    {
+        // SETRANGE k -1 x
+        Assert.Equal("ERR offset is out of range", RespErrors.OffsetOutOfRange);
+        // INCRBYFLOAT k x
+        Assert.Equal("ERR value is not a valid float", RespErrors.NotAValidFloat);
+        // INCRBYFLOAT k inf
+        Assert.Equal("ERR increment would produce NaN or Infinity", RespErrors.NaNOrInfinity);
+        // SETBIT k 4294967296 1
+        Assert.Equal("ERR bit offset is not an integer or out of range", RespErrors.BitOffsetOutOfRange);
+        // SETBIT k 0 2
+        Assert.Equal("ERR bit is not an integer or out of range", RespErrors.BitValueOutOfRange);
+        // SET k a; BITPOS k 2
+        Assert.Equal("ERR The bit argument must be 1 or 0.", RespErrors.BitArgumentNotBinary);
+        // BITOP NOT d a b
+        Assert.Equal("ERR BITOP NOT must be called with a single source key.", RespErrors.BitopNotSingleSource);
+    }
+
+    [Fact]
     public void Protocol_error_texts_are_redis_7_0s()
     {
         // *2147483648, *-0, *+1, *01, *, "* 1", "*1 "
