@@ -89,9 +89,9 @@ internal static class ConfigCommands
     }
 
     /// <summary>
-    /// CONFIG SET name value [name value ...], validated as Redis 7.0's configSetCommand does: an unknown name
-    /// anywhere is reported first, then the first immutable or repeated one, then the first value that does not
-    /// parse; only when all pass are the changes applied, together.
+    /// CONFIG SET name value [name value ...], validated as redis-server 7.0.15 does: the first name that is unknown,
+    /// immutable or given twice (an alias is another name) is reported, else the first value that does not parse;
+    /// only when all pass are the changes applied, together.
     /// </summary>
     public static Task? Set(ref CommandContext context)
     {
@@ -101,49 +101,36 @@ internal static class ConfigCommands
             return null;
         }
 
-        string? unknown = null;
-        string? refusedName = null;
-        string? refusal = null;
-        var chosen = new List<(Setting Setting, int ValueAt)>();
+        var chosen = new List<(string Name, Setting Setting, int ValueAt)>();
         for (var i = 2; i < context.Count; i += 2)
         {
             var name = Encoding.UTF8.GetString(context.Arg(i));
             var setting = Find(name);
+            string? error = null;
             if (setting is null)
             {
-                unknown ??= name;
-                continue;
+                error = RespErrors.ConfigSetUnknownOption(name);
             }
-
-            if (unknown is not null || refusal is not null)
+            else if (setting.Set is null)
             {
-                continue;
+                error = RespErrors.ConfigSetFailed(name, RespErrors.ConfigImmutable);
             }
-
-            if (setting.Set is null || chosen.Any(c => c.Setting == setting))
+            else if (chosen.Any(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)))
             {
-                refusal = setting.Set is null ? RespErrors.ConfigImmutable : RespErrors.ConfigDuplicate;
-                refusedName = name;
-                continue;
+                error = RespErrors.ConfigSetFailed(name, RespErrors.ConfigDuplicate);
             }
 
-            chosen.Add((setting, i + 1));
-        }
+            if (error is not null)
+            {
+                context.Reply.WriteError(error);
+                return null;
+            }
 
-        if (unknown is not null)
-        {
-            context.Reply.WriteError(RespErrors.ConfigSetUnknownOption(unknown));
-            return null;
-        }
-
-        if (refusal is not null)
-        {
-            context.Reply.WriteError(RespErrors.ConfigSetFailed(refusedName!, refusal));
-            return null;
+            chosen.Add((name, setting!, i + 1));
         }
 
         var changes = new List<Func<NodeOptions, NodeOptions>>();
-        foreach (var (setting, valueAt) in chosen)
+        foreach (var (_, setting, valueAt) in chosen)
         {
             if (setting.Set!(context.Arg(valueAt), out var change) is { } error)
             {
