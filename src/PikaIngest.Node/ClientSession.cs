@@ -32,6 +32,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private int _end;
     private bool _wrote;
     private bool _inBatch;
+    private bool _authenticated;
 
     public ClientSession(Socket? socket, NodeContext node)
     {
@@ -46,7 +47,21 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
     public string? Name { get; set; }
 
-    public bool Authenticated { get; set; }
+    /// <summary>
+    /// As in Redis, a connection made while no password was required stays authenticated when one is set later
+    /// (CONFIG SET requirepass), and removing the password lets every connection in.
+    /// </summary>
+    public bool Authenticated
+    {
+        get => _authenticated || _node.Options.RequirePass is null;
+        set => _authenticated = value;
+    }
+
+    /// <summary>The last command's full name (<c>client|list</c>), null after an unknown one: CLIENT LIST's cmd.</summary>
+    public string? LastCommand { get; set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> at the last command: CLIENT LIST's idle.</summary>
+    public long LastCommandTicks { get; private set; } = Environment.TickCount64;
 
     public bool CloseAfterReply { get; set; }
 
@@ -217,9 +232,11 @@ internal sealed class ClientSession : IValueSink, IDisposable
     {
         var name = _arguments.Span(0, frame);
         var spec = CommandTable.Find(name);
+        LastCommand = spec?.Name;
+        LastCommandTicks = Environment.TickCount64;
         if (spec is null)
         {
-            RespErrors.WriteUnknownCommand(Reply, _arguments, frame);
+            UnsupportedCommands.WriteError(Reply, _arguments, frame);
             return null;
         }
 

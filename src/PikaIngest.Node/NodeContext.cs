@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using PikaIngest.Core.Layout;
 using PikaIngest.Core.Storage;
@@ -14,22 +13,29 @@ namespace PikaIngest.Node;
 internal sealed class NodeContext : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly DateTimeOffset _started;
+    private readonly Lock _optionsLock = new();
+    private NodeOptions _options;
 
     private NodeContext(NodeOptions options, IStringStore store, WriteGate gate, AppliedBatches applied, IngestService ingest, TimeProvider clock, Action<string> log)
     {
-        Options = options;
+        _options = options;
         Store = store;
         Gate = gate;
         Applied = applied;
         Ingest = ingest;
         Clock = clock;
         Log = log;
-        _started = clock.GetUtcNow();
+        Started = clock.GetUtcNow();
         Port = options.Port;
     }
 
-    public NodeOptions Options { get; }
+    /// <summary>The settings in force: those the node started with, as CONFIG SET has changed them since.</summary>
+    public NodeOptions Options => Volatile.Read(ref _options);
+
+    public DateTimeOffset Started { get; }
+
+    /// <summary>The client connections being served, for CLIENT LIST and CLIENT KILL.</summary>
+    public ClientRegistry Clients { get; } = new();
 
     public IStringStore Store { get; }
 
@@ -52,7 +58,7 @@ internal sealed class NodeContext : IDisposable
     /// <summary>The port actually listened on (differs from the option when it was 0).</summary>
     public int Port { get; set; }
 
-    public TimeSpan Uptime => Clock.GetUtcNow() - _started;
+    public TimeSpan Uptime => Clock.GetUtcNow() - Started;
 
     public CancellationToken Stopping => _stopping.Token;
 
@@ -114,32 +120,13 @@ internal sealed class NodeContext : IDisposable
         Directory.Delete(incoming, recursive: true);
     }
 
-    /// <summary>What CONFIG GET reports: the settings clients and tools look for, with the node's values.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> ConfigValues()
+    /// <summary>Applies CONFIG SET's changes as one: a reader sees the settings from before or after, never a mix.</summary>
+    public void UpdateOptions(Func<NodeOptions, NodeOptions> change)
     {
-        var inv = CultureInfo.InvariantCulture;
-        return
-        [
-            new("port", Port.ToString(inv)),
-            new("bind", Options.Bind),
-            new("dir", Path.GetFullPath(Options.DataFolder)),
-            new("databases", "1"),
-            new("instances", Options.Instances.ToString(inv)),
-            new("requirepass", Options.RequirePass ?? ""),
-            new("maxclients", Options.MaxClients.ToString(inv)),
-            new("appendonly", "no"),
-            new("save", ""),
-            new("binlog-sync", Options.BinlogSync == BinlogSyncPolicy.Always ? "always" : "everysec"),
-            new("binlog-file-size", Options.BinlogFileSize.ToString(inv)),
-            new("slaveof", Options.SlaveOf is var (host, port) ? $"{host} {port}" : ""),
-            new("binlog-keep-files", Options.BinlogKeepFiles.ToString(inv)),
-            new("binlog-max-files", Options.BinlogMaxFiles.ToString(inv)),
-            new("slave-read-only", "yes"),
-            new("replica-read-only", "yes"),
-            new("proto-max-bulk-len", Limits.MaxBulkLength.ToString(inv)),
-            new("object-store", Options.ObjectStore),
-            new("ingest-allow-bucket", string.Join(' ', Options.AllowedBuckets.Order(StringComparer.Ordinal))),
-        ];
+        lock (_optionsLock)
+        {
+            Volatile.Write(ref _options, change(_options));
+        }
     }
 
     public void Dispose()

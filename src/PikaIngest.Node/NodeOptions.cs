@@ -42,7 +42,8 @@ internal sealed record NodeOptions
     /// <summary>Binlog files kept at most, even if a slave still needs older ones (it will full-sync).</summary>
     public int BinlogMaxFiles { get; init; } = 1000;
 
-    public int MaxClients { get; init; } = 10_000;
+    /// <summary>A long, as CONFIG SET maxclients takes up to 2^32-1 like Redis.</summary>
+    public long MaxClients { get; init; } = 10_000;
 
     /// <summary>A process whose exit stops the node (a supervisor that may die without stopping it, such as <c>pika-ingest run</c>).</summary>
     public int? ParentProcessId { get; init; }

@@ -72,6 +72,7 @@ internal sealed class NodeServer : IAsyncDisposable
             }
 
             var session = new ClientSession(client, _node);
+            _node.Clients.Add(session, client);
             _node.Stats.Connected();
             _sessions[session] = RunAsync(session, stopping);
         }
@@ -100,6 +101,7 @@ internal sealed class NodeServer : IAsyncDisposable
         }
         finally
         {
+            _node.Clients.Remove(session);
             session.Dispose();
             _node.Stats.Disconnected();
             _sessions.TryRemove(session, out _);

@@ -4,7 +4,7 @@ using PikaIngest.Node.Resp;
 
 namespace PikaIngest.Node.Commands;
 
-/// <summary>Commands about the connection itself: PING, ECHO, AUTH, SELECT, QUIT, CLIENT, HELLO.</summary>
+/// <summary>Commands about the connection itself: PING, ECHO, AUTH, SELECT, QUIT, HELLO (CLIENT is in <see cref="ClientCommands"/>).</summary>
 internal static class ConnectionCommands
 {
     public static Task? Ping(ref CommandContext context)
@@ -64,17 +64,18 @@ internal static class ConnectionCommands
 
     public static Task? Select(ref CommandContext context)
     {
-        if (!context.TryArgInt64(1, out var index))
+        if (KeyCommands.DatabaseIndex(ref context, 1, RespErrors.NotAnInteger) is not { } index)
         {
-            context.Reply.WriteError(RespErrors.NotAnInteger);
+            return null;
         }
-        else if (index != 0)
+
+        if (index == 0)
         {
-            context.Reply.WriteError(RespErrors.DbIndexOutOfRange);
+            context.Reply.WriteOk();
         }
         else
         {
-            context.Reply.WriteOk();
+            context.Reply.WriteError(RespErrors.DbIndexOutOfRange);
         }
 
         return null;
@@ -84,41 +85,6 @@ internal static class ConnectionCommands
     {
         context.Reply.WriteOk();
         context.Session.CloseAfterReply = true;
-        return null;
-    }
-
-    /// <summary>The CLIENT subcommands clients send on connect (SETNAME, SETINFO, GETNAME, ID); others are not supported.</summary>
-    public static Task? Client(ref CommandContext context)
-    {
-        if (context.ArgIs(1, "SETNAME"u8) && context.Count == 3)
-        {
-            context.Session.Name = Encoding.UTF8.GetString(context.Arg(2));
-            context.Reply.WriteOk();
-        }
-        else if (context.ArgIs(1, "SETINFO"u8) && context.Count == 4)
-        {
-            context.Reply.WriteOk();
-        }
-        else if (context.ArgIs(1, "GETNAME"u8) && context.Count == 2)
-        {
-            if (context.Session.Name is { } name)
-            {
-                context.Reply.WriteBulk(name);
-            }
-            else
-            {
-                context.Reply.WriteNullBulk();
-            }
-        }
-        else if (context.ArgIs(1, "ID"u8) && context.Count == 2)
-        {
-            context.Reply.WriteInteger(context.Session.Id);
-        }
-        else
-        {
-            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "client"));
-        }
-
         return null;
     }
 

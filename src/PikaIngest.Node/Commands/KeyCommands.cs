@@ -513,4 +513,127 @@ internal static class KeyCommands
         context.Reply.WriteInteger(context.Node.Store.CountKeys(context.NowMs));
         return null;
     }
+
+    /// <summary>MOVE key db: only database 0 exists, so the answer is Redis's for a missing database or for db 0 (the same one).</summary>
+    public static Task? Move(ref CommandContext context)
+    {
+        if (DatabaseIndex(ref context, 2, RespErrors.NotAnInteger) is { } index)
+        {
+            context.Reply.WriteError(index == 0 ? RespErrors.SameObject : RespErrors.DbIndexOutOfRange);
+        }
+
+        return null;
+    }
+
+    /// <summary>SWAPDB a b: with one database only SWAPDB 0 0 is valid, and it changes nothing.</summary>
+    public static Task? SwapDb(ref CommandContext context)
+    {
+        if (DatabaseIndex(ref context, 1, RespErrors.InvalidFirstDbIndex) is not { } first
+            || DatabaseIndex(ref context, 2, RespErrors.InvalidSecondDbIndex) is not { } second)
+        {
+            return null;
+        }
+
+        if (first == 0 && second == 0)
+        {
+            context.Reply.WriteOk();
+        }
+        else
+        {
+            context.Reply.WriteError(RespErrors.DbIndexOutOfRange);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A database index as Redis's getIntFromObjectOrReply reads it: <paramref name="notInteger"/> for a non-integer,
+    /// and (with the default message) its own error past a C int. Null when the error is written.
+    /// </summary>
+    public static int? DatabaseIndex(ref CommandContext context, int argument, string notInteger)
+    {
+        if (!context.TryArgInt64(argument, out var value))
+        {
+            context.Reply.WriteError(notInteger);
+            return null;
+        }
+
+        if (value is < int.MinValue or > int.MaxValue)
+        {
+            context.Reply.WriteError(notInteger == RespErrors.NotAnInteger ? RespErrors.IntOutOfRange : notInteger);
+            return null;
+        }
+
+        return (int)value;
+    }
+
+    /// <summary>
+    /// OBJECT ENCODING as Redis encodes a string it is given (SET, MSET, SETEX…): an integer of up to 20 characters
+    /// is int, up to 44 bytes embstr, longer raw. Redis also keeps raw for a value grown by APPEND or SETRANGE;
+    /// the node stores only bytes, so it answers for the value as if it had been SET.
+    /// </summary>
+    public static Task? ObjectEncoding(ref CommandContext context)
+    {
+        if (ReadForObject(ref context) is { } value)
+        {
+            context.Reply.WriteBulk(IsRedisInteger(value, out _) ? "int"u8 : value.Length <= 44 ? "embstr"u8 : "raw"u8);
+        }
+
+        return null;
+    }
+
+    /// <summary>Redis tracks access frequency only under an LFU maxmemory policy; the node has no eviction, so Redis's error (after nil for a missing key).</summary>
+    public static Task? ObjectFreq(ref CommandContext context)
+    {
+        if (ReadForObject(ref context) is not null)
+        {
+            context.Reply.WriteError(RespErrors.LfuNotSelected);
+        }
+
+        return null;
+    }
+
+    /// <summary>The node does not track access times (RocksDB reads leave no trace), so 0 for a live key.</summary>
+    public static Task? ObjectIdleTime(ref CommandContext context)
+    {
+        if (ReadForObject(ref context) is not null)
+        {
+            context.Reply.WriteInteger(0);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Redis's count for a value it is given: 0-9999 are its shared integers (INT_MAX references), anything else
+    /// one. The node shares nothing, but answers as Redis would for the same SET.
+    /// </summary>
+    public static Task? ObjectRefCount(ref CommandContext context)
+    {
+        if (ReadForObject(ref context) is { } value)
+        {
+            context.Reply.WriteInteger(IsRedisInteger(value, out var number) && number is >= 0 and < 10_000 ? int.MaxValue : 1);
+        }
+
+        return null;
+    }
+
+    /// <summary>The live value of OBJECT's key (its second argument), or null having answered nil, as Redis does for a missing key.</summary>
+    private static byte[]? ReadForObject(ref CommandContext context)
+    {
+        if (context.Node.Store.Read(context.Arg(2), context.NowMs, out var stored) == StoreStatus.Ok)
+        {
+            return stored.Value;
+        }
+
+        context.Reply.WriteNullBulk();
+        return null;
+    }
+
+    /// <summary>Redis's tryObjectEncoding test: at most 20 characters that string2ll takes.</summary>
+    private static bool IsRedisInteger(byte[] value, out long number)
+    {
+        number = 0;
+        return value.Length <= 20 && CommandArguments.TryParseInt64(value, out number);
+    }
 }

@@ -6,7 +6,7 @@ using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node.Commands;
 
-/// <summary>INFO, CONFIG, COMMAND, DEBUG, TIME and SHUTDOWN.</summary>
+/// <summary>INFO, DEBUG, TIME, LASTSAVE and SHUTDOWN (CONFIG and COMMAND have files of their own).</summary>
 internal static class ServerCommands
 {
     /// <summary>The Redis version the node reports; clients pick features by it, and it speaks Redis 7.0's dialect.</summary>
@@ -147,76 +147,6 @@ internal static class ServerCommands
         return fields;
     }
 
-    public static Task? Config(ref CommandContext context)
-    {
-        if (context.ArgIs(1, "GET"u8) && context.Count >= 3)
-        {
-            var settings = context.Node.ConfigValues();
-            var matches = new List<KeyValuePair<string, string>>();
-            for (var i = 2; i < context.Count; i++)
-            {
-                var pattern = context.Arg(i).ToArray();
-                matches.AddRange(settings.Where(s => GlobPattern.IsMatch(pattern, Encoding.UTF8.GetBytes(s.Key)) && !matches.Any(m => m.Key == s.Key)));
-            }
-
-            context.Reply.WriteArrayHeader(matches.Count * 2);
-            foreach (var (name, value) in matches)
-            {
-                context.Reply.WriteBulk(name);
-                context.Reply.WriteBulk(value);
-            }
-        }
-        else if (context.ArgIs(1, "RESETSTAT"u8) && context.Count == 2)
-        {
-            context.Node.Stats.Reset();
-            context.Reply.WriteOk();
-        }
-        else if (context.ArgIs(1, "SET"u8))
-        {
-            context.Reply.WriteError(RespErrors.ConfigSetUnsupported);
-        }
-        else
-        {
-            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "config"));
-        }
-
-        return null;
-    }
-
-    /// <summary>COMMAND, COUNT and DOCS: enough for redis-cli's hints and clients that probe the command set.</summary>
-    public static Task? Command(ref CommandContext context)
-    {
-        if (context.Count == 1)
-        {
-            context.Reply.WriteArrayHeader(CommandTable.All.Count);
-            foreach (var spec in CommandTable.All)
-            {
-                context.Reply.WriteArrayHeader(6);
-                context.Reply.WriteBulk(spec.Name);
-                context.Reply.WriteInteger(spec.Arity);
-                context.Reply.WriteArrayHeader(1);
-                context.Reply.WriteSimpleString((spec.Flags & CommandFlags.Write) != 0 ? "write"u8 : "readonly"u8);
-                context.Reply.WriteInteger(0);
-                context.Reply.WriteInteger(0);
-                context.Reply.WriteInteger(0);
-            }
-        }
-        else if (context.ArgIs(1, "COUNT"u8))
-        {
-            context.Reply.WriteInteger(CommandTable.All.Count);
-        }
-        else if (context.ArgIs(1, "DOCS"u8))
-        {
-            context.Reply.WriteArrayHeader(0);
-        }
-        else
-        {
-            context.Reply.WriteError(RespErrors.UnknownSubcommand(Encoding.UTF8.GetString(context.Arg(1)), "command"));
-        }
-
-        return null;
-    }
-
     public static Task? Debug(ref CommandContext context)
     {
         if (context.ArgIs(1, "DIGEST"u8) && context.Count == 2)
@@ -238,6 +168,16 @@ internal static class ServerCommands
         context.Reply.WriteArrayHeader(2);
         context.Reply.WriteBulk((micros / 1_000_000).ToString(CultureInfo.InvariantCulture));
         context.Reply.WriteBulk((micros % 1_000_000).ToString(CultureInfo.InvariantCulture));
+        return null;
+    }
+
+    /// <summary>
+    /// Redis answers the time of the last successful save, which is its start-up time until it first saves.
+    /// The node never saves (RocksDB and the binlog are durable as each write is made), so it is the node's start.
+    /// </summary>
+    public static Task? LastSave(ref CommandContext context)
+    {
+        context.Reply.WriteInteger(context.Node.Started.ToUnixTimeSeconds());
         return null;
     }
 

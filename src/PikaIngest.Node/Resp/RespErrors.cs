@@ -49,8 +49,24 @@ internal static class RespErrors
     public const string BitArgumentNotBinary = "ERR The bit argument must be 1 or 0.";
     public const string BitopNotSingleSource = "ERR BITOP NOT must be called with a single source key.";
 
+    /// <summary>A database index past a C int (SELECT, MOVE).</summary>
+    public const string IntOutOfRange = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    public const string SameObject = "ERR source and destination objects are the same";
+    public const string InvalidFirstDbIndex = "ERR invalid first DB index";
+    public const string InvalidSecondDbIndex = "ERR invalid second DB index";
+    public const string LfuNotSelected = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+    public const string NoSuchClient = "ERR No such client";
+    public const string ClientIdNotPositive = "ERR client-id should be greater than 0";
+    public const string InvalidClientId = "ERR Invalid client ID";
+    public const string InvalidClientName = "ERR Client names cannot contain spaces, newlines or special characters.";
+    public const string NoConfigFile = "ERR The server is running without a config file";
+
+    // The reasons CONFIG SET gives after "possibly related to argument 'x' - ".
+    public const string ConfigImmutable = "can't set immutable config";
+    public const string ConfigDuplicate = "duplicate parameter";
+    public const string ConfigNotAnInteger = "argument couldn't be parsed into an integer";
+
     // pika-node's own errors, where Redis has no equivalent.
-    public const string ConfigSetUnsupported = "ERR CONFIG SET is not supported by pika-node: restart it with the new flags";
     public const string ReplicationUnavailable = "ERR replication is not available in this release of pika-node";
 
     // Protocol errors: Redis sends one, then closes the connection.
@@ -85,6 +101,22 @@ internal static class RespErrors
     /// <summary>{0}: the subcommand as sent, {1}: the command in upper case, as Redis 7 names it in the hint.</summary>
     public static string UnknownSubcommand(string subcommand, string command) =>
         $"ERR unknown subcommand '{subcommand}'. Try {command.ToUpperInvariant()} HELP.";
+
+    public static string UnknownClientType(string type) => $"ERR Unknown client type '{type}'";
+
+    public static string NoSuchUser(string user) => $"ERR No such user '{user}'";
+
+    /// <summary>{0}: the first name CONFIG SET does not know, as sent.</summary>
+    public static string ConfigSetUnknownOption(string name) => $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+
+    /// <summary>{0}: the parameter, {1}: the reason (<see cref="ConfigImmutable"/>, <see cref="ConfigDuplicate"/>, a value's fault).</summary>
+    public static string ConfigSetFailed(string name, string reason) => $"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}";
+
+    public static string ConfigOutOfRange(long min, long max) =>
+        string.Create(CultureInfo.InvariantCulture, $"argument must be between {min} and {max} inclusive");
+
+    /// <summary>pika-node's own: a Redis command it deliberately does not serve, and why.</summary>
+    public static string NotSupported(string command, string reason) => $"ERR '{command}' is not supported by pika-node: {reason}";
 
     /// <summary>A failure inside the node (storage, disk) or a refused ingest, with its reason.</summary>
     public static string Failure(string reason) => "ERR " + reason;

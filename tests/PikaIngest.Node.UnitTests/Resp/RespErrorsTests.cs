@@ -140,4 +140,35 @@ public sealed class RespErrorsTests
         RespErrors.WriteUnknownCommand(writer, args, buffer);
         return Text(writer.WrittenSpan);
     }
+
+    [Fact]
+    public void Server_command_texts_are_redis_7_0s()
+    {
+        // Observed with redis-cli against redis-server --databases 1 (7.0.15), the request next to each.
+        // MOVE k 0
+        Assert.Equal("ERR source and destination objects are the same", RespErrors.SameObject);
+        // SELECT 99999999999 and MOVE k 99999999999
+        Assert.Equal("ERR value is out of range, value must between -2147483648 and 2147483647", RespErrors.IntOutOfRange);
+        // SWAPDB x 0, SWAPDB 0 x
+        Assert.Equal("ERR invalid first DB index", RespErrors.InvalidFirstDbIndex);
+        Assert.Equal("ERR invalid second DB index", RespErrors.InvalidSecondDbIndex);
+        // SET k 1; OBJECT FREQ k (maxmemory-policy noeviction)
+        Assert.Equal("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.", RespErrors.LfuNotSelected);
+        // CLIENT KILL 1.2.3.4:5; CLIENT KILL ID x; CLIENT LIST ID x; CLIENT SETNAME "a b"
+        Assert.Equal("ERR No such client", RespErrors.NoSuchClient);
+        Assert.Equal("ERR client-id should be greater than 0", RespErrors.ClientIdNotPositive);
+        Assert.Equal("ERR Invalid client ID", RespErrors.InvalidClientId);
+        Assert.Equal("ERR Client names cannot contain spaces, newlines or special characters.", RespErrors.InvalidClientName);
+        // CLIENT KILL TYPE foo; CLIENT KILL USER nobody
+        Assert.Equal("ERR Unknown client type 'foo'", RespErrors.UnknownClientType("foo"));
+        Assert.Equal("ERR No such user 'nobody'", RespErrors.NoSuchUser("nobody"));
+        // CONFIG REWRITE (started without a config file)
+        Assert.Equal("ERR The server is running without a config file", RespErrors.NoConfigFile);
+        // CONFIG SET foo bar; CONFIG SET databases 2; CONFIG SET maxclients abc; CONFIG SET maxclients 0; CONFIG SET maxclients 10 maxclients 11
+        Assert.Equal("ERR Unknown option or number of arguments for CONFIG SET - 'foo'", RespErrors.ConfigSetUnknownOption("foo"));
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config", RespErrors.ConfigSetFailed("databases", RespErrors.ConfigImmutable));
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer", RespErrors.ConfigSetFailed("maxclients", RespErrors.ConfigNotAnInteger));
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive", RespErrors.ConfigSetFailed("maxclients", RespErrors.ConfigOutOfRange(1, 4294967295)));
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate parameter", RespErrors.ConfigSetFailed("maxclients", RespErrors.ConfigDuplicate));
+    }
 }
