@@ -10,7 +10,7 @@ namespace PikaIngest.Node.Tests;
 /// </summary>
 public sealed class DifferentialTests
 {
-    private static readonly string[][] Script =
+    internal static readonly string[][] Script =
     [
         ["PING"], ["PING", "hello"], ["ECHO", "x y"], ["PING", "a", "b"],
         ["SET", "a", "1"], ["GET", "a"], ["GET", "missing"], ["get", "a"],
@@ -55,7 +55,7 @@ public sealed class DifferentialTests
     ];
 
     /// <summary>The keyspace commands and the GET-and-change string commands, with their error paths.</summary>
-    private static readonly string[][] KeyspaceScript =
+    internal static readonly string[][] KeyspaceScript =
     [
         ["SET", "a", "1"], ["GETSET", "a", "2"], ["GETSET", "missing-gs", "v"], ["GET", "missing-gs"], ["GETSET", "a"], ["GETSET", "a", "1", "2"],
         ["SET", "t", "v", "EX", "1000"], ["GETSET", "t", "w"], ["TTL", "t"],

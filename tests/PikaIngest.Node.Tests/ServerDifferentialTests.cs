@@ -11,7 +11,7 @@ public sealed class ServerDifferentialTests
     private static readonly string Long45 = new('x', 45);
     private static readonly string Long44 = new('x', 44);
 
-    private static readonly string[][] OneDatabase =
+    internal static readonly string[][] OneDatabase =
     [
         ["SELECT", "0"], ["SELECT", "1"], ["SELECT", "-1"], ["SELECT", "99999999999"], ["SELECT", "x"], ["SELECT"],
         ["MOVE", "k", "1"], ["MOVE", "k", "0"], ["MOVE", "k", "x"], ["MOVE", "k", "99999999999"], ["MOVE", "k"],
@@ -21,7 +21,7 @@ public sealed class ServerDifferentialTests
         ["LASTSAVE", "x"], ["TIME", "x"], ["ECHO"],
     ];
 
-    private static readonly string[][] Object =
+    internal static readonly string[][] Object =
     [
         ["SET", "gone", "1", "PX", "1"],
         ["OBJECT", "ENCODING", "nope"], ["OBJECT", "FREQ", "nope"], ["OBJECT", "IDLETIME", "nope"], ["OBJECT", "REFCOUNT", "nope"],
@@ -42,7 +42,7 @@ public sealed class ServerDifferentialTests
         ["OBJECT", "ENCODING", "gone"], ["OBJECT", "FREQ", "gone"], ["OBJECT", "IDLETIME", "gone"], ["OBJECT", "REFCOUNT", "gone"],
     ];
 
-    private static readonly string[][] Config =
+    internal static readonly string[][] Config =
     [
         ["CONFIG"], ["CONFIG", "foo"], ["CONFIG", "GET"], ["CONFIG", "SET"], ["CONFIG", "SET", "a"], ["CONFIG", "SET", "a", "b", "c"],
         ["CONFIG", "RESETSTAT", "x"], ["CONFIG", "REWRITE"], ["CONFIG", "REWRITE", "x"],
@@ -60,7 +60,7 @@ public sealed class ServerDifferentialTests
         ["CONFIG", "GET", "maxclients"], ["CONFIG", "GET", "requirepass"], ["PING"],
     ];
 
-    private static readonly string[][] Command =
+    internal static readonly string[][] Command =
     [
         ["COMMAND", "INFO", "nope"], ["COMMAND", "INFO", "nope", "also-nope"], ["COMMAND", "INFO", "config|nope"], ["COMMAND", "INFO", "nope|get"],
         ["COMMAND", "DOCS", "nope"], ["COMMAND", "DOCS", "nope", "config|nope"], ["COMMAND", "COUNT", "x"], ["COMMAND", "foo"],
@@ -69,7 +69,7 @@ public sealed class ServerDifferentialTests
         ["COMMAND", "LIST", "FILTERBY", "PATTERN", "x", "FILTERBY", "MODULE", "y"], ["COMMAND", "HELP", "x"],
     ];
 
-    private static readonly string[][] Client =
+    internal static readonly string[][] Client =
     [
         ["CLIENT"], ["CLIENT", "foo"], ["CLIENT", "KILL", "1.2.3.4:5"], ["CLIENT", "KILL", "ID", "999999"], ["CLIENT", "KILL", "ID", "x"],
         ["CLIENT", "KILL", "ID", "0"], ["CLIENT", "KILL", "ID", "-3"], ["CLIENT", "KILL", "ADDR", "1.2.3.4:5"], ["CLIENT", "KILL", "FOO", "bar"],

@@ -32,6 +32,71 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Hello_and_time_answer_in_redis_shapes()
+    {
+        await using var redis = await RedisServerProcess.StartAsync(Differential.RedisFlags);
+        await using var node = await InProcessNode.StartAsync();
+        using var expected = await RawClient.ConnectAsync(redis.Port);
+        using var actual = await node.RawAsync();
+
+        // HELLO's only varying field is the connection id: each must be that connection's CLIENT ID.
+        foreach (var client in (RawClient[])[expected, actual])
+        {
+            var id = (await client.CallAsync("CLIENT", "ID"))[1..];
+            Assert.Equal($"*14[$server,$redis,$version,$7.0.15,$proto,:2,$id,:{id},$mode,$standalone,$role,$master,$modules,*0[]]", await client.CallAsync("HELLO", "2"));
+            Assert.Equal(await expected.CallAsync("HELLO", "4"), await client.CallAsync("HELLO", "4"));
+        }
+
+        // Options and their errors, with the connection id (the one field that differs) replaced.
+        string[][] hellos =
+        [
+            ["HELLO", "x"], ["HELLO", "2", "x"], ["HELLO", "2", "AUTH"], ["HELLO", "2", "AUTH", "default"], ["HELLO", "2", "SETNAME"],
+            ["HELLO", "2", "SETNAME", "bad name"], ["CLIENT", "GETNAME"], ["HELLO", "2", "SETNAME", "named", "x"], ["CLIENT", "GETNAME"],
+            ["HELLO", "2", "SETNAME", "named"], ["CLIENT", "GETNAME"], ["HELLO", "2", "AUTH", "default", "any", "SETNAME", "again"], ["CLIENT", "GETNAME"],
+            ["HELLO", "2", "AUTH", "DEFAULT", "any"], ["HELLO", "2", "AUTH", "nobody", "any"], ["HELLO"],
+        ];
+        foreach (var hello in hellos)
+        {
+            var want = await expected.CallAsync(hello);
+            var got = await actual.CallAsync(hello);
+            Assert.Equal(WithoutId(want), WithoutId(got));
+        }
+
+        // The node speaks RESP2 only: HELLO 3, which switches redis-server to RESP3, is refused as Redis refuses an unknown version.
+        Assert.Equal("-NOPROTO unsupported protocol version", await actual.CallAsync("HELLO", "3"));
+        Assert.Equal("+OK", await actual.CallAsync("CLIENT", "SETINFO", "lib-name", "tests"));
+
+        // TIME: seconds and microseconds as bulk strings, close to the test's clock and to redis-server's.
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var time = await actual.CallAsync("TIME");
+        var parts = time[3..^1].Split(',');
+        Assert.Matches(@"^\*2\[\$\d+,\$\d{1,6}\]$", time);
+        var nodeMs = (long.Parse(parts[0][1..], System.Globalization.CultureInfo.InvariantCulture) * 1000) + (long.Parse(parts[1][1..], System.Globalization.CultureInfo.InvariantCulture) / 1000);
+        Assert.InRange(nodeMs, before - 1000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000);
+        Assert.Equal(await expected.CallAsync("TIME", "x"), await actual.CallAsync("TIME", "x"));
+    }
+
+    private static string WithoutId(string reply) => System.Text.RegularExpressions.Regex.Replace(reply, @"\$id,:\d+", "$id,:N");
+
+    [Fact]
+    public async Task Hello_authenticates_and_names_a_connection_as_redis_does_with_a_password()
+    {
+        await using var redis = await RedisServerProcess.StartAsync([.. Differential.RedisFlags, "--requirepass", "secret"]);
+        await using var node = await InProcessNode.StartAsync(options => options with { RequirePass = "secret" });
+        using var expected = await RawClient.ConnectAsync(redis.Port);
+        using var actual = await node.RawAsync();
+        string[][] script =
+        [
+            ["GET", "a"], ["HELLO"], ["HELLO", "2"], ["HELLO", "2", "SETNAME", "n"], ["CLIENT", "GETNAME"], ["HELLO", "2", "AUTH", "default", "wrong"],
+            ["GET", "a"], ["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "named"], ["CLIENT", "GETNAME"], ["GET", "a"], ["HELLO"],
+        ];
+        foreach (var command in script)
+        {
+            Assert.Equal(WithoutId(await expected.CallAsync(command)), WithoutId(await actual.CallAsync(command)));
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_clients_increment_without_losing_updates()
     {
         await using var node = await InProcessNode.StartAsync();

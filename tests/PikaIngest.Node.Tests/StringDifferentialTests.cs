@@ -10,7 +10,7 @@ namespace PikaIngest.Node.Tests;
 /// </summary>
 public sealed class StringDifferentialTests
 {
-    private static readonly string[][] Script =
+    internal static readonly string[][] Script =
     [
         // SETRANGE: creation with zero padding, overwrite inside and past the end, limits and errors.
         ["SETRANGE", "r", "5", "abc"], ["GET", "r"], ["STRLEN", "r"], ["SETRANGE", "r", "0", "XY"], ["GET", "r"],

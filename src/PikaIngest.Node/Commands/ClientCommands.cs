@@ -38,20 +38,21 @@ internal static class ClientCommands
     /// <summary>As Redis: a name is printable ASCII without spaces (it is one field of CLIENT LIST); an empty one removes it.</summary>
     public static Task? SetName(ref CommandContext context)
     {
-        var name = context.Arg(2);
-        foreach (var b in name)
+        if (!IsValidName(context.Arg(2)))
         {
-            if (b is < (byte)'!' or > (byte)'~')
-            {
-                context.Reply.WriteError(RespErrors.InvalidClientName);
-                return null;
-            }
+            context.Reply.WriteError(RespErrors.InvalidClientName);
+            return null;
         }
 
-        context.Session.Name = name.IsEmpty ? null : Encoding.ASCII.GetString(name);
+        Rename(context.Session, context.Arg(2));
         context.Reply.WriteOk();
         return null;
     }
+
+    internal static bool IsValidName(ReadOnlySpan<byte> name) => !name.ContainsAnyExceptInRange((byte)'!', (byte)'~');
+
+    internal static void Rename(ClientSession session, ReadOnlySpan<byte> name) =>
+        session.Name = name.IsEmpty ? null : Encoding.ASCII.GetString(name);
 
     /// <summary>Redis 7.2's CLIENT SETINFO, which clients such as StackExchange.Redis send on connect: accepted, not kept.</summary>
     public static Task? SetInfo(ref CommandContext context)

@@ -39,17 +39,13 @@ internal static class ConnectionCommands
             return null;
         }
 
-        // As in Redis 7, the only user is "default"; without --requirepass it takes any password.
-        var password = context.Node.Options.RequirePass;
-        if (password is null && context.Count == 2)
+        if (context.Node.Options.RequirePass is null && context.Count == 2)
         {
             context.Reply.WriteError(RespErrors.AuthWithoutPassword);
             return null;
         }
 
-        var userOk = context.Count == 2 || context.ArgIs(1, "default"u8);
-        var given = context.Arg(context.Count - 1);
-        if (userOk && (password is null || CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(password))))
+        if (context.Count == 2 ? CheckPassword(ref context, "default"u8, context.Arg(1)) : CheckPassword(ref context, context.Arg(1), context.Arg(2)))
         {
             context.Session.Authenticated = true;
             context.Reply.WriteOk();
@@ -60,6 +56,14 @@ internal static class ConnectionCommands
         }
 
         return null;
+    }
+
+    /// <summary>As in Redis 7, the only user is "default"; without --requirepass it takes any password.</summary>
+    private static bool CheckPassword(ref CommandContext context, ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
+    {
+        var password = context.Node.Options.RequirePass;
+        return user.SequenceEqual("default"u8)
+            && (password is null || CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(password)));
     }
 
     public static Task? Select(ref CommandContext context)
@@ -91,15 +95,56 @@ internal static class ConnectionCommands
     /// <summary>HELLO: the node speaks RESP2 only, which Redis answers with NOPROTO for any other version.</summary>
     public static Task? Hello(ref CommandContext context)
     {
-        if (context.Count > 2)
+        if (context.Count >= 2)
         {
-            context.Reply.WriteError(RespErrors.Syntax);
-            return null;
+            if (!context.TryArgInt64(1, out var version))
+            {
+                context.Reply.WriteError(RespErrors.HelloProtocolNotAnInteger);
+                return null;
+            }
+
+            if (version != 2)
+            {
+                context.Reply.WriteError(RespErrors.NoProto);
+                return null;
+            }
         }
 
-        if (context.Count == 2 && !(context.TryArgInt64(1, out var version) && version == 2))
+        // Redis 7.0.15's helloCommand: each option takes effect as it is read (a name set before a bad option stays set).
+        for (var i = 2; i < context.Count; i++)
         {
-            context.Reply.WriteError(RespErrors.NoProto);
+            var more = context.Count - 1 - i;
+            if (context.ArgIs(i, "AUTH"u8) && more >= 2)
+            {
+                if (!CheckPassword(ref context, context.Arg(i + 1), context.Arg(i + 2)))
+                {
+                    context.Reply.WriteError(RespErrors.WrongPass);
+                    return null;
+                }
+
+                context.Session.Authenticated = true;
+                i += 2;
+            }
+            else if (context.ArgIs(i, "SETNAME"u8) && more >= 1)
+            {
+                if (!ClientCommands.IsValidName(context.Arg(i + 1)))
+                {
+                    context.Reply.WriteError(RespErrors.InvalidClientName);
+                    return null;
+                }
+
+                ClientCommands.Rename(context.Session, context.Arg(++i));
+            }
+            else
+            {
+                context.Reply.WriteError(RespErrors.HelloSyntax(Encoding.UTF8.GetString(context.Arg(i))));
+                return null;
+            }
+        }
+
+        if (!context.Session.Authenticated)
+        {
+            context.Reply.WriteError(RespErrors.HelloNoAuth);
             return null;
         }
 
@@ -115,7 +160,7 @@ internal static class ConnectionCommands
         context.Reply.WriteBulk("mode"u8);
         context.Reply.WriteBulk("standalone"u8);
         context.Reply.WriteBulk("role"u8);
-        context.Reply.WriteBulk(context.Node.Replication.IsSlave ? "slave"u8 : "master"u8);
+        context.Reply.WriteBulk(context.Node.Replication.IsSlave ? "replica"u8 : "master"u8);
         context.Reply.WriteBulk("modules"u8);
         context.Reply.WriteArrayHeader(0);
         return null;

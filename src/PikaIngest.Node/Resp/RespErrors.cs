@@ -39,6 +39,8 @@ internal static class RespErrors
     public const string NoProto = "NOPROTO unsupported protocol version";
     public const string MaxClients = "ERR max number of clients reached";
     public const string InvalidMasterPort = "ERR Invalid master port";
+    public const string HelloProtocolNotAnInteger = "ERR Protocol version is not an integer or out of range";
+    public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
     public const string NoSuchKey = "ERR no such key";
     public const string CopySameObject = "ERR source and destination objects are the same";
     public const string OffsetOutOfRange = "ERR offset is out of range";
@@ -117,6 +119,9 @@ internal static class RespErrors
 
     /// <summary>pika-node's own: a Redis command it deliberately does not serve, and why.</summary>
     public static string NotSupported(string command, string reason) => $"ERR '{command}' is not supported by pika-node: {reason}";
+
+    /// <summary>HELLO's reply to an option it does not know (or one missing its arguments), e.g. <c>x</c>.</summary>
+    public static string HelloSyntax(string option) => "ERR Syntax error in HELLO option '" + option + "'";
 
     /// <summary>A failure inside the node (storage, disk) or a refused ingest, with its reason.</summary>
     public static string Failure(string reason) => "ERR " + reason;

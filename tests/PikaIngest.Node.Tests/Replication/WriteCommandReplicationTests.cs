@@ -68,6 +68,29 @@ public sealed class WriteCommandReplicationTests : IDisposable
         Assert.Equal(await Repl.DigestAsync(master), await Repl.DigestAsync(slave));
     }
 
+    [Fact]
+    public async Task Replicaof_makes_a_running_node_a_slave_and_replicaof_no_one_makes_it_writable_again()
+    {
+        await using var master = await NodeProcess.StartAsync(Path.Combine(_root, "master"), []);
+        await using var node = await NodeProcess.StartAsync(Path.Combine(_root, "node"), []);
+        Assert.Equal("+OK", await Repl.CallAsync(master, "SET", "from-master", "1"));
+        Assert.Equal("+OK", await Repl.CallAsync(node, "SET", "own", "replaced by the full sync"));
+
+        Assert.Equal("+OK", await Repl.CallAsync(node, "REPLICAOF", "127.0.0.1", Repl.Text(master.Port)));
+        await ReplicationTests.WaitSlaveOnlineAsync(master, node);
+        Assert.Equal("+OK", await Repl.CallAsync(master, "RENAME", "from-master", "renamed"));
+        await Repl.WaitCaughtUpAsync(master, node);
+        Assert.Equal("$1", await Repl.CallAsync(node, "GET", "renamed"));
+        Assert.Equal("$nil", await Repl.CallAsync(node, "GET", "own"));
+        Assert.StartsWith("-READONLY", await Repl.CallAsync(node, "SET", "x", "1"), StringComparison.Ordinal);
+        Assert.StartsWith($"*5[$slave,$127.0.0.1,:{master.Port},", await Repl.CallAsync(node, "ROLE"), StringComparison.Ordinal);
+
+        Assert.Equal("+OK", await Repl.CallAsync(node, "REPLICAOF", "NO", "ONE"));
+        Assert.Equal("+OK", await Repl.CallAsync(node, "SET", "x", "1"));
+        Assert.StartsWith("*3[$master,", await Repl.CallAsync(node, "ROLE"), StringComparison.Ordinal);
+        Assert.Equal("-ERR Invalid master port", await Repl.CallAsync(node, "REPLICAOF", "127.0.0.1", "port"));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))
