@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Net.Sockets;
 using System.Text;
 using PikaIngest.Node.Commands;
@@ -22,6 +23,17 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private const long MaxQueryBuffer = 1L << 30;
 
     private static long _lastId;
+
+    /// <summary>
+    /// Commands short enough to run on the socket engine's event thread, where pika-node runs a connection's pipeline
+    /// (see Program.cs): bounded by their arguments, with no scan of the keyspace and no wait. Every other command,
+    /// and so any new one, first moves to the thread pool, so that it cannot stall the other connections of that
+    /// event thread.
+    /// </summary>
+    private static readonly FrozenSet<CommandSpec> EventThreadCommands = FindAll(
+        "ping", "echo", "auth", "select", "quit", "time",
+        "get", "mget", "strlen", "set", "setnx", "setex", "psetex", "mset", "incr", "decr", "incrby", "decrby", "append",
+        "del", "unlink", "exists", "expire", "pexpire", "expireat", "pexpireat", "persist", "ttl", "pttl", "type");
 
     private readonly Socket? _socket;
     private readonly NodeContext _node;
@@ -72,7 +84,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         }
 
         Reply.Reset();
-        var pending = Execute(command);
+        var pending = Execute(command, CommandTable.Find(_arguments.Span(0, command)));
         EndBatch();
         if (pending is not null)
         {
@@ -126,6 +138,13 @@ internal sealed class ClientSession : IValueSink, IDisposable
                         }
 
                         break;
+                    }
+
+                    if (step == Step.MoveToPool)
+                    {
+                        EndBatch();
+                        await Task.Yield();
+                        continue;
                     }
 
                     executed++;
@@ -187,6 +206,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         Executed,
         NeedMore,
         Close,
+        MoveToPool,
     }
 
     private Step ExecuteNext(out Task? pending, out int neededHint)
@@ -205,7 +225,15 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
         if (_arguments.Count > 0)
         {
-            pending = Execute(window[..consumed]);
+            var frame = window[..consumed];
+            var spec = CommandTable.Find(_arguments.Span(0, frame));
+            if (spec is not null && !Thread.CurrentThread.IsThreadPoolThread && !EventThreadCommands.Contains(spec))
+            {
+                // Not consumed: parsed again, and executed, once on the pool.
+                return Step.MoveToPool;
+            }
+
+            pending = Execute(frame, spec);
         }
 
         // A neededHint is relative to the window; keep it that way for the caller.
@@ -213,10 +241,8 @@ internal sealed class ClientSession : IValueSink, IDisposable
         return Step.Executed;
     }
 
-    private Task? Execute(ReadOnlySpan<byte> frame)
+    private Task? Execute(ReadOnlySpan<byte> frame, CommandSpec? spec)
     {
-        var name = _arguments.Span(0, frame);
-        var spec = CommandTable.Find(name);
         if (spec is null)
         {
             RespErrors.WriteUnknownCommand(Reply, _arguments, frame);
@@ -266,6 +292,9 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
     }
+
+    private static FrozenSet<CommandSpec> FindAll(params string[] names) =>
+        names.Select(n => CommandTable.Find(Encoding.ASCII.GetBytes(n)) ?? throw new InvalidOperationException($"no command {n}")).ToFrozenSet<CommandSpec>(ReferenceEqualityComparer.Instance);
 
     /// <summary>A command failed inside the node: the client gets the reason, the log the details, and the connection lives on.</summary>
     private void Fail(Exception e)
