@@ -44,6 +44,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private int _end;
     private bool _wrote;
     private bool _inBatch;
+    private CommandSpec? _lastCommand;
 
     public ClientSession(Socket? socket, NodeContext node)
     {
@@ -226,7 +227,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         if (_arguments.Count > 0)
         {
             var frame = window[..consumed];
-            var spec = CommandTable.Find(_arguments.Span(0, frame));
+            var spec = Find(_arguments.Span(0, frame));
             if (spec is not null && !Thread.CurrentThread.IsThreadPoolThread && !EventThreadCommands.Contains(spec))
             {
                 // Not consumed: parsed again, and executed, once on the pool.
@@ -295,6 +296,10 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
     private static FrozenSet<CommandSpec> FindAll(params string[] names) =>
         names.Select(n => CommandTable.Find(Encoding.ASCII.GetBytes(n)) ?? throw new InvalidOperationException($"no command {n}")).ToFrozenSet<CommandSpec>(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A pipeline mostly repeats its command: the last one found is compared before the table is searched.</summary>
+    private CommandSpec? Find(ReadOnlySpan<byte> name) =>
+        _lastCommand is { } last && Ascii.EqualsIgnoreCase(name, last.Name) ? last : _lastCommand = CommandTable.Find(name);
 
     /// <summary>A command failed inside the node: the client gets the reason, the log the details, and the connection lives on.</summary>
     private void Fail(Exception e)
