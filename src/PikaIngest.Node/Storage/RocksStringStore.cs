@@ -19,7 +19,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     // Every operation holds this for reading; a full sync's swap takes it for writing, so no read is left
     // using an instance it closes (RocksDB must close an instance before another can open its folder).
-    private readonly ReaderWriterLockSlim _swap = new(LockRecursionPolicy.SupportsRecursion);
+    private readonly SwapLock _swap = new();
     private RocksDb[] _databases;
     private readonly WriteOptions _writeOptions = new();
     private readonly ReadOptions _readOptions = new();
@@ -699,9 +699,6 @@ internal sealed unsafe class RocksStringStore : IStringStore
         {
             batch.Dispose();
         }
-
-        _swap.Dispose();
-
     }
 
     private static bool IsExpired(long expireUnixMs, long nowMs) => expireUnixMs != 0 && nowMs > expireUnixMs;
@@ -777,7 +774,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
             a.WriteStallMicros + b.WriteStallMicros);
     }
 
-    private readonly ref struct ReadScope(ReaderWriterLockSlim swap)
+    private readonly ref struct ReadScope(SwapLock swap)
     {
         public void Dispose() => swap.ExitReadLock();
     }
