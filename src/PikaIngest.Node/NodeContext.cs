@@ -63,7 +63,7 @@ internal sealed class NodeContext : IDisposable
     public static NodeContext Open(NodeOptions options, TimeProvider clock, Action<string> log, IObjectStoreProvider? stores = null)
     {
         Directory.CreateDirectory(options.DataFolder);
-        var store = RocksStringStore.Open(options.DataFolder, options.Instances);
+        var store = RocksStringStore.Open(options.DataFolder, options.Instances, options.BlockCacheMb);
         BinlogWriter? binlog = null;
         AppliedBatches? applied = null;
         try
@@ -125,6 +125,7 @@ internal sealed class NodeContext : IDisposable
             new("dir", Path.GetFullPath(Options.DataFolder)),
             new("databases", "1"),
             new("instances", Options.Instances.ToString(inv)),
+            new("block-cache-mb", Options.BlockCacheMb.ToString(inv)),
             new("requirepass", Options.RequirePass ?? ""),
             new("maxclients", Options.MaxClients.ToString(inv)),
             new("appendonly", "no"),

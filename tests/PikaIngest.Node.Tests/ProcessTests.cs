@@ -184,6 +184,15 @@ public sealed class ProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task The_block_cache_is_sized_by_a_flag_that_config_get_reports()
+    {
+        await using var node = await NodeProcess.StartAsync(Data, "--block-cache-mb", "64");
+        Assert.Equal("block-cache-mb\n64", await Cli(node, "CONFIG", "GET", "block-cache-mb"));
+        Assert.Contains("capacity : 67108864", await File.ReadAllTextAsync(Path.Combine(Data, "db0", "0", "LOG")), StringComparison.Ordinal);
+        Assert.Equal(0, await node.StopAsync());
+    }
+
+    [Fact]
     public async Task Bad_flags_and_a_busy_port_fail_with_a_clear_message()
     {
         await using var first = await NodeProcess.StartAsync(Data);
