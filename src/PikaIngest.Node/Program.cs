@@ -4,8 +4,9 @@ using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Storage;
 
 // A socket's completions run on the runtime's event thread rather than being queued to the thread pool, so a
-// connection's pipeline is parsed, executed and answered on the thread that received it: the hop cost a third of
-// the CPU of a GET or SET (bench/node.sh). Commands that may run long move to the pool themselves (ClientSession).
+// connection's pipeline is parsed, executed and answered on the thread that received it: the hop cost about a quarter
+// of the node's CPU per pipelined GET, and more without pipelining (bench/node.sh). Commands that may run long move
+// to the pool themselves (ClientSession).
 // Read once, when the first socket is made; an explicit setting in the environment wins.
 const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
