@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Net.Sockets;
 using System.Text;
 using PikaIngest.Node.Commands;
@@ -33,6 +34,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private bool _wrote;
     private bool _inBatch;
     private bool _authenticated;
+    private CommandSpec? _lastCommand;
 
     public ClientSession(Socket? socket, NodeContext node)
     {
@@ -87,7 +89,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         }
 
         Reply.Reset();
-        var pending = Execute(command);
+        var pending = Execute(command, CommandTable.Find(_arguments.Span(0, command)));
         EndBatch();
         if (pending is not null)
         {
@@ -141,6 +143,13 @@ internal sealed class ClientSession : IValueSink, IDisposable
                         }
 
                         break;
+                    }
+
+                    if (step == Step.MoveToPool)
+                    {
+                        EndBatch();
+                        await Task.Yield();
+                        continue;
                     }
 
                     executed++;
@@ -202,6 +211,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         Executed,
         NeedMore,
         Close,
+        MoveToPool,
     }
 
     private Step ExecuteNext(out Task? pending, out int neededHint)
@@ -220,7 +230,18 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
         if (_arguments.Count > 0)
         {
-            pending = Execute(window[..consumed]);
+            var frame = window[..consumed];
+            var spec = Find(_arguments.Span(0, frame));
+            // Only commands short enough for the socket engine's event thread, where pika-node runs a connection's
+            // pipeline (see Program.cs), run there: every other one, and so any new one, first moves to the thread pool,
+            // so that it cannot stall the other connections of that event thread.
+            if (spec is not null && !Thread.CurrentThread.IsThreadPoolThread && (spec.Flags & (CommandFlags.Fast | CommandFlags.Short)) == 0)
+            {
+                // Not consumed: parsed again, and executed, once on the pool.
+                return Step.MoveToPool;
+            }
+
+            pending = Execute(frame, spec);
         }
 
         // A neededHint is relative to the window; keep it that way for the caller.
@@ -228,10 +249,8 @@ internal sealed class ClientSession : IValueSink, IDisposable
         return Step.Executed;
     }
 
-    private Task? Execute(ReadOnlySpan<byte> frame)
+    private Task? Execute(ReadOnlySpan<byte> frame, CommandSpec? spec)
     {
-        var name = _arguments.Span(0, frame);
-        var spec = CommandTable.Find(name);
         LastCommand = spec?.Name;
         LastCommandTicks = Environment.TickCount64;
         if (spec is null)
@@ -283,6 +302,10 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
     }
+
+    /// <summary>A pipeline mostly repeats its command: the last one found is compared before the table is searched.</summary>
+    private CommandSpec? Find(ReadOnlySpan<byte> name) =>
+        _lastCommand is { } last && Ascii.EqualsIgnoreCase(name, last.Name) ? last : _lastCommand = CommandTable.Find(name);
 
     /// <summary>A command failed inside the node: the client gets the reason, the log the details, and the connection lives on.</summary>
     private void Fail(Exception e)

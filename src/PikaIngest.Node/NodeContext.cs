@@ -69,7 +69,7 @@ internal sealed class NodeContext : IDisposable
     public static NodeContext Open(NodeOptions options, TimeProvider clock, Action<string> log, IObjectStoreProvider? stores = null)
     {
         Directory.CreateDirectory(options.DataFolder);
-        var store = RocksStringStore.Open(options.DataFolder, options.Instances);
+        var store = RocksStringStore.Open(options.DataFolder, options.Instances, options.BlockCacheMb);
         BinlogWriter? binlog = null;
         AppliedBatches? applied = null;
         try

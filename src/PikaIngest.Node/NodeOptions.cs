@@ -1,4 +1,5 @@
 using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node;
 
@@ -13,6 +14,9 @@ internal sealed record NodeOptions
     public string DataFolder { get; init; } = "pika-node-data";
 
     public int Instances { get; init; } = 3;
+
+    /// <summary>MiB of RocksDB block cache, shared by the instances.</summary>
+    public int BlockCacheMb { get; init; } = RocksStringStore.DefaultBlockCacheMb;
 
     public string? RequirePass { get; init; }
 

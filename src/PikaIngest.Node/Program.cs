@@ -1,11 +1,24 @@
 using System.CommandLine;
 using PikaIngest.Node;
 using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Storage;
+
+// A socket's completions run on the runtime's event thread rather than being queued to the thread pool, so a
+// connection's pipeline is parsed, executed and answered on the thread that received it: the hop cost about a quarter
+// of the node's CPU per pipelined GET, and more without pipelining (bench/node.sh). Commands that may run long move
+// to the pool themselves (ClientSession).
+// Read once, when the first socket is made; an explicit setting in the environment wins.
+const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+{
+    Environment.SetEnvironmentVariable(InlineCompletions, "1");
+}
 
 var port = new Option<int>("--port") { Description = "TCP port (0: any free port, printed on start)", DefaultValueFactory = _ => 9221 };
 var bind = new Option<string>("--bind") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
 var data = new Option<string>("--data") { Description = "Data folder: db0/<i> RocksDB instances, log_db0 binlog, ingest state", DefaultValueFactory = _ => "pika-node-data" };
 var instances = new Option<int>("--instances") { Description = "RocksDB instances keys are spread over (fixed once data exists)", DefaultValueFactory = _ => 3 };
+var blockCacheMb = new Option<int>("--block-cache-mb") { Description = "MiB of RocksDB block cache, shared by the instances", DefaultValueFactory = _ => RocksStringStore.DefaultBlockCacheMb };
 var requirePass = new Option<string?>("--requirepass") { Description = "Password clients must AUTH with" };
 var objectStore = new Option<string>("--object-store") { Description = "Where INGEST_S3 reads: s3 (AWS chain, AWS_ENDPOINT_URL_S3) or file:///ROOT", DefaultValueFactory = _ => "file://store" };
 var allowBucket = new Option<string[]>("--ingest-allow-bucket") { Description = "A bucket INGEST_S3 may read (repeat for more; default: local)", AllowMultipleArgumentsPerToken = false };
@@ -24,7 +37,7 @@ var discardIntent = new Option<string[]>("--discard-ingest-intent") { Descriptio
 
 var root = new RootCommand("pika-node: a Pika-compatible Redis-protocol server on RocksDB with INGEST_S3")
 {
-    port, bind, data, instances, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, parentPid, discardIntent,
+    port, bind, data, instances, blockCacheMb, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, parentPid, discardIntent,
 };
 root.SetAction(async (result, cancellation) =>
 {
@@ -52,6 +65,7 @@ root.SetAction(async (result, cancellation) =>
         Bind = result.GetValue(bind)!,
         DataFolder = result.GetValue(data)!,
         Instances = result.GetValue(instances),
+        BlockCacheMb = result.GetValue(blockCacheMb) is >= 0 and var cacheMb ? cacheMb : throw new ArgumentException("--block-cache-mb must be 0 or more"),
         RequirePass = result.GetValue(requirePass),
         ObjectStore = result.GetValue(objectStore)!,
         AllowedBuckets = new HashSet<string>(buckets, StringComparer.Ordinal),

@@ -153,6 +153,46 @@ public sealed class ProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pipeline_of_commands_run_on_the_event_thread_and_on_the_pool_is_executed_and_answered_in_order()
+    {
+        // The real binary runs short commands on the socket's event thread and moves the others (DBSIZE, KEYS) to the
+        // pool; every reply still reflects all the writes before it, in the pipeline's order.
+        await using var node = await NodeProcess.StartAsync(Data);
+        using var client = await RawClient.ConnectAsync(node.Port);
+        const int Rounds = 300;
+        var pipeline = new List<byte>();
+        for (var i = 0; i < Rounds; i++)
+        {
+            pipeline.AddRange(RawClient.Encode("SET", $"k{i}", $"v{i}"));
+            pipeline.AddRange(RawClient.Encode("DBSIZE"));
+            pipeline.AddRange(RawClient.Encode("INCR", "count"));
+            pipeline.AddRange(RawClient.Encode("KEYS", $"k{i}"));
+            pipeline.AddRange(RawClient.Encode("GET", $"k{i}"));
+        }
+
+        await client.SendAsync([.. pipeline]);
+        for (var i = 0; i < Rounds; i++)
+        {
+            Assert.Equal("+OK", await client.ReadReplyAsync());
+            Assert.Equal($":{(i == 0 ? 1 : i + 2)}", await client.ReadReplyAsync());
+            Assert.Equal($":{i + 1}", await client.ReadReplyAsync());
+            Assert.Equal($"*1[$k{i}]", await client.ReadReplyAsync());
+            Assert.Equal($"$v{i}", await client.ReadReplyAsync());
+        }
+
+        Assert.Equal(0, await node.StopAsync());
+    }
+
+    [Fact]
+    public async Task The_block_cache_is_sized_by_a_flag_that_config_get_reports()
+    {
+        await using var node = await NodeProcess.StartAsync(Data, "--block-cache-mb", "64");
+        Assert.Equal("block-cache-mb\n64", await Cli(node, "CONFIG", "GET", "block-cache-mb"));
+        Assert.Contains("capacity : 67108864", await File.ReadAllTextAsync(Path.Combine(Data, "db0", "0", "LOG")), StringComparison.Ordinal);
+        Assert.Equal(0, await node.StopAsync());
+    }
+
+    [Fact]
     public async Task Bad_flags_and_a_busy_port_fail_with_a_clear_message()
     {
         await using var first = await NodeProcess.StartAsync(Data);

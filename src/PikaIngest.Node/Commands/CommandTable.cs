@@ -31,6 +31,12 @@ internal enum CommandFlags
     /// every command with key positions that is not a write is anyway.
     /// </summary>
     ReadOnly = 32,
+
+    /// <summary>
+    /// Bounded by its arguments, with no scan of the keyspace and no wait, though not O(1) as <see cref="Fast"/> means
+    /// (SET and MSET copy their values): like a Fast row, it runs on the socket's event thread (see ClientSession).
+    /// </summary>
+    Short = 64,
 }
 
 /// <summary>The command groups of Redis's COMMAND DOCS, which this node's commands belong to.</summary>
@@ -143,16 +149,16 @@ internal static class CommandTable
         new("hello", -1, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Handshakes with the server (RESP2 only).", ConnectionCommands.Hello),
 
         new("get", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key.", StringCommands.Get),
-        new("set", -3, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
+        new("set", -3, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
         new("setnx", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Set the string value of a key only when the key doesn't exist.", StringCommands.SetNx),
-        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
-        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.First1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
+        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
+        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
         new("getset", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the previous string value of a key after setting it to a new value.", StringCommands.GetSet),
         new("getdel", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key after deleting the key.", StringCommands.GetDel),
         new("getex", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key after setting its expiration time.", StringCommands.GetEx),
         new("mget", -2, CommandFlags.Fast, CommandGroup.String, KeyPositions.All, "Atomically returns the string values of one or more keys.", StringCommands.MGet),
-        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable, CommandGroup.String, KeyPositions.Pairs, "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
-        new("msetnx", -3, CommandFlags.Write, CommandGroup.String, KeyPositions.Pairs, "Atomically modifies the string values of one or more keys only when all keys don't exist.", StringCommands.MSetNx),
+        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
+        new("msetnx", -3, CommandFlags.Write | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically modifies the string values of one or more keys only when all keys don't exist.", StringCommands.MSetNx),
         new("incr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Incr),
         new("decr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Decr),
         new("incrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrBy),
@@ -170,7 +176,7 @@ internal static class CommandTable
         new("bitpos", -3, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Finds the first set (1) or clear (0) bit in a string.", BitCommands.BitPos),
         new("bitop", -4, CommandFlags.Write, CommandGroup.Bitmap, new(2, -1, 1), "Performs bitwise operations on multiple strings, and stores the result.", BitCommands.BitOp),
 
-        new("del", -2, CommandFlags.Write, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
+        new("del", -2, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
         new("unlink", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Asynchronously deletes one or more keys (here as DEL: a string is deleted in O(1)).", KeyCommands.Del),
         new("exists", -2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Determines whether one or more keys exist.", KeyCommands.Exists),
         new("expire", -3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Sets the expiration time of a key in seconds.", KeyCommands.Expire),
@@ -181,16 +187,16 @@ internal static class CommandTable
         new("expiretime", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time of a key as a Unix timestamp.", KeyCommands.ExpireTime),
         new("pexpiretime", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time of a key as a Unix milliseconds timestamp.", KeyCommands.PExpireTime),
         new("touch", -2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Returns the number of existing keys out of those specified (a RocksDB store keeps no access time to update).", KeyCommands.Touch),
-        new("rename", 3, CommandFlags.Write, CommandGroup.Generic, KeyPositions.Two, "Renames a key and overwrites the destination.", KeyCommands.Rename),
+        new("rename", 3, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.Two, "Renames a key and overwrites the destination.", KeyCommands.Rename),
         new("renamenx", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.Two, "Renames a key only when the target key name doesn't exist.", KeyCommands.RenameNx),
-        new("copy", -3, CommandFlags.Write, CommandGroup.Generic, KeyPositions.Two, "Copies the value of a key to a new key.", KeyCommands.Copy),
+        new("copy", -3, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.Two, "Copies the value of a key to a new key.", KeyCommands.Copy),
         new("randomkey", 1, CommandFlags.None, CommandGroup.Generic, KeyPositions.None, "Returns a random key name from the database.", KeyCommands.RandomKey),
         new("ttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in seconds of a key.", KeyCommands.Ttl),
         new("pttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in milliseconds of a key.", KeyCommands.PTtl),
         new("type", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Determines the type of value stored at a key.", KeyCommands.Type),
         new("scan", -2, CommandFlags.ReadOnly, CommandGroup.Generic, KeyPositions.None, "Iterates over the key names in the database.", KeyCommands.Scan),
         new("keys", 2, CommandFlags.ReadOnly, CommandGroup.Generic, KeyPositions.None, "Returns all key names that match a pattern.", KeyCommands.Keys),
-        new("dbsize", 1, CommandFlags.ReadOnly | CommandFlags.Fast, CommandGroup.Server, KeyPositions.None, "Returns the number of keys in the database.", KeyCommands.DbSize),
+        new("dbsize", 1, CommandFlags.ReadOnly, CommandGroup.Server, KeyPositions.None, "Returns the number of live keys in the database (here a scan of every instance: not O(1) as in Redis).", KeyCommands.DbSize),
         new("flushdb", -1, CommandFlags.Write, CommandGroup.Server, KeyPositions.None, "Removes all keys from the current database (range deletions: time independent of the number of keys).", KeyCommands.FlushAll),
         new("flushall", -1, CommandFlags.Write, CommandGroup.Server, KeyPositions.None, "Removes all keys from all databases (range deletions: time independent of the number of keys).", KeyCommands.FlushAll),
         new("move", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Moves a key to another database (only database 0 exists, so it is always refused).", KeyCommands.Move),

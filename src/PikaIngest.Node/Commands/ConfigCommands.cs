@@ -25,6 +25,7 @@ internal static class ConfigCommands
         new(["dir"], n => Path.GetFullPath(n.Options.DataFolder), null),
         new(["databases"], _ => "1", null),
         new(["instances"], n => n.Options.Instances.ToString(CultureInfo.InvariantCulture), null),
+        new(["block-cache-mb"], n => n.Options.BlockCacheMb.ToString(CultureInfo.InvariantCulture), null),
         new(["requirepass"], n => n.Options.RequirePass ?? "", Password),
         new(["maxclients"], n => n.Options.MaxClients.ToString(CultureInfo.InvariantCulture), Integer(1, uint.MaxValue, (o, v) => o with { MaxClients = v })),
         new(["appendonly"], _ => "no", Fixed("no", "pika-node keeps its data in RocksDB and its binlog, not an append-only file")),

@@ -15,11 +15,17 @@ internal sealed unsafe class RocksStringStore : IStringStore
     private const int StackKeyLimit = 512;
     private const int MaxOpenCursors = 4096;
 
+    /// <summary>What <c>--block-cache-mb</c> defaults to.</summary>
+    public const int DefaultBlockCacheMb = 256;
+
     private readonly string _dataFolder;
+
+    // One cache for all instances (and for those a full sync reopens), so its size is the node's, not per instance.
+    private readonly Cache _blockCache;
 
     // Every operation holds this for reading; a full sync's swap takes it for writing, so no read is left
     // using an instance it closes (RocksDB must close an instance before another can open its folder).
-    private readonly ReaderWriterLockSlim _swap = new(LockRecursionPolicy.SupportsRecursion);
+    private readonly SwapLock _swap = new();
     private RocksDb[] _databases;
     private readonly WriteOptions _writeOptions = new();
     private readonly ReadOptions _readOptions = new();
@@ -35,10 +41,11 @@ internal sealed unsafe class RocksStringStore : IStringStore
     // Totals of the instances a full sync swapped out, so INFO's compaction and stall counters cover the whole process.
     private readonly LifetimeCounters[] _retired;
 
-    private RocksStringStore(string dataFolder, RocksDb[] databases)
+    private RocksStringStore(string dataFolder, RocksDb[] databases, Cache blockCache)
     {
         _dataFolder = dataFolder;
         _databases = databases;
+        _blockCache = blockCache;
         _unpublished = new bool[databases.Length];
         _batches = [.. databases.Select(_ => new WriteBatch())];
         _retired = new LifetimeCounters[databases.Length];
@@ -49,10 +56,14 @@ internal sealed unsafe class RocksStringStore : IStringStore
     public static string InstanceFolder(string dataFolder, int instance) =>
         Path.Combine(dataFolder, "db0", instance.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    /// <summary>Opens (creating when new) the instances; refuses a data folder laid out for another instance count.</summary>
-    public static RocksStringStore Open(string dataFolder, int instances)
+    /// <summary>
+    /// Opens (creating when new) the instances; refuses a data folder laid out for another instance count. Their data
+    /// blocks share one LRU cache of <paramref name="blockCacheMb"/> MiB.
+    /// </summary>
+    public static RocksStringStore Open(string dataFolder, int instances, int blockCacheMb = DefaultBlockCacheMb)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(instances, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(blockCacheMb);
         var root = Path.Combine(dataFolder, "db0");
         foreach (var retired in Directory.Exists(dataFolder) ? Directory.GetDirectories(dataFolder, "db0.replaced-*") : [])
         {
@@ -69,12 +80,13 @@ internal sealed unsafe class RocksStringStore : IStringStore
             }
         }
 
-        var databases = OpenInstances(dataFolder, instances);
+        var blockCache = Cache.CreateLru((ulong)blockCacheMb << 20);
+        var databases = OpenInstances(dataFolder, instances, blockCache);
 
-        return new RocksStringStore(dataFolder, databases);
+        return new RocksStringStore(dataFolder, databases, blockCache);
     }
 
-    private static RocksDb[] OpenInstances(string dataFolder, int instances)
+    private static RocksDb[] OpenInstances(string dataFolder, int instances, Cache blockCache)
     {
         var databases = new RocksDb[instances];
         try
@@ -83,7 +95,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
             {
                 var folder = InstanceFolder(dataFolder, i);
                 Directory.CreateDirectory(folder);
-                databases[i] = RocksDb.Open(CreateOptions(), folder);
+                databases[i] = RocksDb.Open(CreateOptions(blockCache), folder);
             }
         }
         catch
@@ -156,7 +168,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var retired = $"{root}.replaced-{DateTime.UtcNow.Ticks}";
         Directory.Move(root, retired);
         Directory.Move(folder, root);
-        _databases = OpenInstances(_dataFolder, instances);
+        _databases = OpenInstances(_dataFolder, instances, _blockCache);
         Array.Clear(_unpublished);
         Directory.Delete(retired, recursive: true);
     }
@@ -172,7 +184,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         return true;
     });
 
-    private static DbOptions CreateOptions()
+    private static DbOptions CreateOptions(Cache blockCache)
     {
         _ = CompactionPriorityLowered.Value;
         var options = new DbOptions();
@@ -183,7 +195,11 @@ internal sealed unsafe class RocksStringStore : IStringStore
         // tickers (no histograms, no timers) costs GET and SET a per-core counter increment, not a clock read.
         options.EnableStatistics();
         Native.Instance.rocksdb_options_set_statistics_level(options.Handle, (int)StatisticsLevel.ExceptHistogramOrTimers);
+        // The filter is a full one over whole keys, which is what a GET asks (no prefix is ever looked up). Filters are
+        // kept on every level, optimize_filters_for_hits notwithstanding: Redis clients GET missing keys routinely, and
+        // after an ingest most keys are in the last level, where the filter is what answers a miss without a block read.
         var table = new BlockBasedTableOptions()
+            .SetBlockCache(blockCache.Handle)
             .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
             .SetFormatVersion(5);
         return options
@@ -804,9 +820,6 @@ internal sealed unsafe class RocksStringStore : IStringStore
         {
             batch.Dispose();
         }
-
-        _swap.Dispose();
-
     }
 
     private static bool IsExpired(long expireUnixMs, long nowMs) => expireUnixMs != 0 && nowMs > expireUnixMs;
@@ -882,7 +895,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
             a.WriteStallMicros + b.WriteStallMicros);
     }
 
-    private readonly ref struct ReadScope(ReaderWriterLockSlim swap)
+    private readonly ref struct ReadScope(SwapLock swap)
     {
         public void Dispose() => swap.ExitReadLock();
     }

@@ -31,6 +31,24 @@ public sealed class RocksStringStoreTests : IDisposable
     }
 
     [Fact]
+    public void The_instances_share_one_block_cache_of_the_size_asked_for()
+    {
+        using (RocksStringStore.Open(_folder.Path, 3, blockCacheMb: 64))
+        {
+        }
+
+        // RocksDB's LOG records each instance's table options at open: the cache's address and capacity.
+        var caches = Enumerable.Range(0, 3).Select(i =>
+        {
+            var log = File.ReadAllLines(Path.Combine(RocksStringStore.InstanceFolder(_folder.Path, i), "LOG"));
+            var at = Array.FindIndex(log, l => l.Trim().StartsWith("block_cache: ", StringComparison.Ordinal));
+            Assert.Contains(log.Skip(at).Take(5), l => l.Trim() == $"capacity : {64 << 20}");
+            return log[at].Trim();
+        }).ToList();
+        Assert.Single(caches.Distinct());
+    }
+
+    [Fact]
     public void A_key_reads_as_absent_once_its_expiry_has_passed_and_not_before()
     {
         using var store = RocksStringStore.Open(_folder.Path, 1);
