@@ -70,7 +70,8 @@ fi
 
 # Debian packages (idempotent: apt only runs when one is missing).
 pkgs=(cmake make g++ autoconf libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
-      libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev libgtest-dev libunwind-dev libjemalloc-dev)
+      libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev libgtest-dev libunwind-dev libjemalloc-dev
+      redis-tools)
 [ -n "$fmt_src" ] || pkgs+=(libfmt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -108,8 +109,9 @@ fi
 rocksdb_lib="$(ls "$rocksdb_prefix"/lib*/librocksdb.a | head -1)"
 
 # A fresh copy of Pika's tree; the staged prefix <copy>/deps is where Pika's CMakeLists expects
-# every ExternalProject to have installed itself (STAGED_INSTALL_PREFIX).
-rm -rf "$out"; mkdir -p "$out"
+# every ExternalProject to have installed itself (STAGED_INSTALL_PREFIX). The build folders are
+# kept, so a run after a failure only compiles what is left (cp -a keeps the sources' times).
+mkdir -p "$out"; rm -rf "$out/src" "$out/rediscache-src" "$out/bin" "$out/conf" "$out/BUILD-INFO"
 src="$out/src"; build="$out/build"; deps="$src/deps"
 cp -a "$pika_src" "$src"
 rm -f "$src/.exported"
@@ -138,10 +140,14 @@ fi
 
 # The rest of the staged prefix: Debian's static libraries under the names Pika links.
 for l in libgtest.a libgtest_main.a libgflags.a libglog.a libsnappy.a libzstd.a liblz4.a libz.a \
-         libprotobuf.a libunwind.a libjemalloc.a; do
+         libprotobuf.a libjemalloc.a; do
   [ -f "$syslib/$l" ] || { echo "build.sh: $syslib/$l missing (Debian package not installed?)" >&2; exit 1; }
   ln -s "$syslib/$l" "$deps/lib/$l"
 done
+# libunwind shared: Debian's libunwind.a is not position independent (Pika's own build uses
+# --with-pic), so it cannot go into Pika's PIE executable, and it defines _Unwind_* again next to
+# the static libgcc Pika links (-static-libgcc). The shared one brings its liblzma along.
+ln -s "$syslib/libunwind.so" "$deps/lib/libunwind.a"
 ln -s "$rocksdb_lib" "$deps/lib/librocksdb.a"
 ln -s "$rocksdb_prefix/include/rocksdb" "$deps/include/rocksdb"
 ln -s "$(command -v protoc)" "$deps/bin/protoc"
@@ -181,6 +187,7 @@ cp "$src/conf/pika.conf" "$out/conf/pika.conf"
   echo "  CMakeLists.txt: include(ExternalProject) -> include(no-downloads.cmake): each ExternalProject_Add is an empty target"
   echo "  deps/ (STAGED_INSTALL_PREFIX) populated with links: Debian static libs, RocksDB, rediscache, fmt, protoc"
   echo "  buildtrees/Source/rocksdb (ROCKSDB_SOURCE_DIR) -> $rocksdb_src"
+  echo "  deps/lib/libunwind.a -> Debian's libunwind.so (its libunwind.a is not PIC and clashes with static libgcc)"
 } > "$out/BUILD-INFO"
 log "done"
 echo "$out/bin/pika"
