@@ -6,6 +6,7 @@
 # The conf is Pika's own conf/pika.conf from the built tree (DIR/pika.conf), with only these
 # changed: port; db-path, log-path, dump-path, db-sync-path, pidfile under DIR; daemonize no;
 # db-instance-num (--instances: RocksDB instances per DB, Pika 4 only; stock default 3);
+# maxclients only when the open files limit is too low for it (see below);
 # databases (--databases, stock default 1); and any --set key=value (e.g. --set cache-model=0 to
 # switch off Pika 4's in-memory read cache, which is on in the stock conf). Stop it with
 # `redis-cli -p PORT shutdown` or `kill $(cat DIR/pika.pid)`.
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --databases) databases="${2:?}"; shift 2 ;;
     --set) sets+=("${2:?}"); shift 2 ;;
     --foreground) foreground=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +56,20 @@ if [ -n "$instances" ]; then
 fi
 [ -z "$databases" ] || set_key databases "$databases"
 for kv in ${sets[@]+"${sets[@]}"}; do set_key "${kv%%=*}" "${kv#*=}"; done
+
+# Pika refuses to start (LOG(FATAL) in src/pika.cc main) unless it may open maxclients + 5000
+# (PIKA_MIN_RESERVED_FDS) files; it only raises the limit itself when it is allowed to. Raise the
+# soft limit to the hard one, and if that is still short lower maxclients (stock 20000) to fit.
+hard="$(ulimit -Hn)"
+if [ "$hard" != unlimited ]; then
+  ulimit -n "$hard"
+  maxclients="$(sed -nE 's/^maxclients[[:space:]]*:[[:space:]]*([0-9]+).*/\1/p' "$conf" | head -1)"
+  if [ -n "$maxclients" ] && [ $((maxclients + 5000)) -gt "$hard" ]; then
+    [ "$hard" -gt 5100 ] || { echo "run.sh: open files hard limit $hard; Pika needs maxclients + 5000" >&2; exit 1; }
+    echo "run.sh: note: open files hard limit $hard, so maxclients $maxclients -> $((hard - 5000))" >&2
+    set_key maxclients "$((hard - 5000))"
+  fi
+fi
 
 cd "$dir"
 if [ "$foreground" = 1 ]; then exec "$pika" -c "$conf"; fi
