@@ -32,14 +32,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cache="${PIKA_CACHE:-$HOME/.cache/pika-batch-ingest}/stock-pika"
-out="$cache/$version"
-if [ -x "$out/bin/pika" ] && [ -f "$out/BUILD-INFO" ]; then
-  echo "stock Pika $version already built (remove $out to rebuild):"
-  echo "$out/bin/pika"
-  exit 0
-fi
-
 # A source folder that is absent: one plain line naming the flag and the path.
 need_dir() { # flag value file-that-must-exist
   if [ -z "$2" ]; then echo "build.sh: $1 DIR is required (scripts/stock-pika/sources.sh prints a full command line)" >&2; exit 2; fi
@@ -52,6 +44,14 @@ need_dir --rediscache-src "$rediscache_src" redis.h
 [ -z "$fmt_src" ] || need_dir --fmt-src "$fmt_src" include/fmt/core.h
 pika_src="$(cd "$pika_src" && pwd)"; rocksdb_src="$(cd "$rocksdb_src" && pwd)"
 rediscache_src="$(cd "$rediscache_src" && pwd)"; [ -z "$fmt_src" ] || fmt_src="$(cd "$fmt_src" && pwd)"
+
+cache="${PIKA_CACHE:-$HOME/.cache/pika-batch-ingest}/stock-pika"
+out="$cache/$version"
+if [ -x "$out/bin/pika" ] && [ -f "$out/BUILD-INFO" ]; then
+  echo "stock Pika $version already built (remove $out to rebuild):"
+  echo "$out/bin/pika"
+  exit 0
+fi
 
 hdr_define() { sed -nE "s/^#define $2 +([0-9]+).*/\1/p" "$1" | head -1; }
 pika_hdr="$(hdr_define "$pika_src/include/pika_version.h" PIKA_MAJOR).$(hdr_define "$pika_src/include/pika_version.h" PIKA_MINOR).$(hdr_define "$pika_src/include/pika_version.h" PIKA_PATCH)"
