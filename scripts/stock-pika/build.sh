@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Builds a stock Pika (OpenAtomFoundation/pika) from its source tree, offline:
 #   scripts/stock-pika/build.sh [--version 4.0.1] --pika-src DIR --rocksdb-src DIR \
-#                               --rediscache-src DIR [--fmt-src DIR]
+#                               --rediscache-src DIR --fmt-src DIR
 # (scripts/stock-pika/sources.sh exports these trees from local git mirrors and prints this line.)
 #
 # Pika's CMakeLists.txt downloads every dependency with ExternalProject_Add(URL https://...).
 # Here instead: gtest, gflags, glog, snappy, zstd, lz4, zlib, protobuf, libunwind and jemalloc
 # come from Debian packages (installed here if missing), RocksDB (the tag Pika pins, v8.7.3) and
-# rediscache are built from the given source trees, fmt from --fmt-src (Pika pins 7.1.0; Debian
-# ships no static libfmt) or, without it, Debian's shared libfmt. The edits to Pika's build are
-# made only in a copy of its tree in the cache, never in the given tree; each is listed in
-# scripts/stock-pika/README.md and in BUILD-INFO next to the binary.
+# rediscache are built from the given source trees, and so is fmt (Pika pins 7.1.0; Debian ships
+# libfmt only shared, and Pika links libfmt.a by name, which the linker looks up -Bstatic). The
+# edits to Pika's build are made only in a copy of its tree in the cache, never in the given tree;
+# each is listed in scripts/stock-pika/README.md and in BUILD-INFO next to the binary.
 #
 # Result: ${PIKA_CACHE:-$HOME/.cache/pika-batch-ingest}/stock-pika/<version>/bin/pika. With that
 # present the script does nothing but print the path. Compiles run under nice -n 19 with -j2
@@ -41,9 +41,9 @@ need_dir() { # flag value file-that-must-exist
 need_dir --pika-src "$pika_src" include/pika_version.h
 need_dir --rocksdb-src "$rocksdb_src" include/rocksdb/version.h
 need_dir --rediscache-src "$rediscache_src" redis.h
-[ -z "$fmt_src" ] || need_dir --fmt-src "$fmt_src" include/fmt/core.h
+need_dir --fmt-src "$fmt_src" include/fmt/core.h
 pika_src="$(cd "$pika_src" && pwd)"; rocksdb_src="$(cd "$rocksdb_src" && pwd)"
-rediscache_src="$(cd "$rediscache_src" && pwd)"; [ -z "$fmt_src" ] || fmt_src="$(cd "$fmt_src" && pwd)"
+rediscache_src="$(cd "$rediscache_src" && pwd)"; fmt_src="$(cd "$fmt_src" && pwd)"
 
 cache="${PIKA_CACHE:-$HOME/.cache/pika-batch-ingest}/stock-pika"
 out="$cache/$version"
@@ -63,16 +63,13 @@ rocksdb_pin="$(grep -oE 'facebook/rocksdb/archive/refs/tags/v[0-9.]+\.tar\.gz' "
 if [ -n "$rocksdb_pin" ] && [ "$rocksdb_ver" != "$rocksdb_pin" ]; then
   echo "build.sh: --rocksdb-src $rocksdb_src is RocksDB $rocksdb_ver, Pika $version pins $rocksdb_pin" >&2; exit 2
 fi
-if [ -n "$fmt_src" ]; then
-  fmt_num="$(hdr_define "$fmt_src/include/fmt/core.h" FMT_VERSION)"
-  fmt_ver="$((fmt_num / 10000)).$((fmt_num / 100 % 100)).$((fmt_num % 100))"
-fi
+fmt_num="$(hdr_define "$fmt_src/include/fmt/core.h" FMT_VERSION)"
+fmt_ver="$((fmt_num / 10000)).$((fmt_num / 100 % 100)).$((fmt_num % 100))"
 
 # Debian packages (idempotent: apt only runs when one is missing).
 pkgs=(cmake make g++ autoconf libgflags-dev libgoogle-glog-dev libprotobuf-dev protobuf-compiler
       libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev libgtest-dev libunwind-dev libjemalloc-dev
       redis-tools)
-[ -n "$fmt_src" ] || pkgs+=(libfmt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -126,17 +123,11 @@ nicely cmake -S "$out/rediscache-src" -B "$out/rediscache-build" -DCMAKE_BUILD_T
   || { tail -30 "$out/rediscache.log"; echo "build.sh: rediscache build failed, log: $out/rediscache.log" >&2; exit 1; }
 
 # fmt: the pinned version from source, static, as Pika's ExternalProject_Add(fmt ...) does.
-if [ -n "$fmt_src" ]; then
-  log "building fmt $fmt_ver from $fmt_src"
-  nicely cmake -S "$fmt_src" -B "$out/fmt-build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$deps" \
-    -DCMAKE_INSTALL_LIBDIR=lib -DFMT_TEST=OFF -DFMT_DOC=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON > "$out/fmt.log" 2>&1 \
-    && nicely make -C "$out/fmt-build" -j"$jobs" install >> "$out/fmt.log" 2>&1 \
-    || { tail -30 "$out/fmt.log"; echo "build.sh: fmt build failed, log: $out/fmt.log" >&2; exit 1; }
-else
-  # Debian ships libfmt only as a shared library; the linker goes by the file's contents, so
-  # the name Pika links (libfmt.a) may point at it.
-  ln -s "$syslib/libfmt.so" "$deps/lib/libfmt.a"
-fi
+log "building fmt $fmt_ver from $fmt_src"
+nicely cmake -S "$fmt_src" -B "$out/fmt-build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$deps" \
+  -DCMAKE_INSTALL_LIBDIR=lib -DFMT_TEST=OFF -DFMT_DOC=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON > "$out/fmt.log" 2>&1 \
+  && nicely make -C "$out/fmt-build" -j"$jobs" install >> "$out/fmt.log" 2>&1 \
+  || { tail -30 "$out/fmt.log"; echo "build.sh: fmt build failed, log: $out/fmt.log" >&2; exit 1; }
 
 # The rest of the staged prefix: Debian's static libraries under the names Pika links.
 for l in libgtest.a libgtest_main.a libgflags.a libglog.a libsnappy.a libzstd.a liblz4.a libz.a \
@@ -179,7 +170,7 @@ cp "$src/conf/pika.conf" "$out/conf/pika.conf"
   echo "pika source: $pika_src$( [ -f "$pika_src/.exported" ] && echo " (commit $(cat "$pika_src/.exported"))")"
   echo "rocksdb: $rocksdb_ver from $rocksdb_src"
   echo "rediscache: from $rediscache_src$( [ -f "$rediscache_src/.exported" ] && echo " (commit $(cat "$rediscache_src/.exported"))")"
-  if [ -n "$fmt_src" ]; then echo "fmt: $fmt_ver from $fmt_src"; else echo "fmt: Debian libfmt-dev $(dpkg-query -W -f='${Version}' libfmt-dev)"; fi
+  echo "fmt: $fmt_ver from $fmt_src"
   echo "compiler: $(g++ --version | head -1); cmake $(cmake --version | head -1 | awk '{print $3}')"
   echo "Debian packages:"
   for p in "${pkgs[@]}"; do echo "  $p $(dpkg-query -W -f='${Version}' "$p")"; done
