@@ -202,6 +202,25 @@ public sealed class ProcessTests : IDisposable
 
         var instances = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(Data, "--instances", "2"));
         Assert.Contains("holds 3 instances but --instances is 2", instances.Message, StringComparison.Ordinal);
+        var threads = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(Data, "--io-threads", "0"));
+        Assert.Contains("--io-threads must be 1-64", threads.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new string[0], 1)]
+    [InlineData(new[] { "--io-threads", "3" }, 3)]
+    public async Task Io_threads_sets_how_many_socket_event_threads_serve_the_connections(string[] flags, int expected)
+    {
+        await using var node = await NodeProcess.StartAsync(Data, flags);
+        var clients = new List<RawClient>();
+        for (var i = 0; i < 8; i++)
+        {
+            clients.Add(await RawClient.ConnectAsync(node.Port));
+            Assert.Equal("+OK", await clients[^1].CallAsync("SET", $"k{i}", "v"));
+        }
+
+        Assert.Equal(expected, node.ThreadNames.Count(name => name == ".NET Sockets"));
+        clients.ForEach(client => client.Dispose());
     }
 
     [Fact]

@@ -23,6 +23,10 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The names of the process's threads (Linux: /proc/PID/task/*/comm), e.g. ".NET Sockets" for a socket event thread.</summary>
+    public IReadOnlyList<string> ThreadNames =>
+        [.. Directory.GetDirectories($"/proc/{_process.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'))];
+
     public int ExitCode => _process.ExitCode;
 
     public string Log
