@@ -253,10 +253,7 @@ internal static class BitCommands
             {
                 if (store.Delete(destination, now) == StoreStatus.Ok)
                 {
-                    var log = gate.BeginCommand(2);
-                    log.WriteBulk("DEL"u8);
-                    log.WriteBulk(destination);
-                    gate.CommitCommand();
+                    KeyCommands.LogDel(gate, destination);
                 }
             }
             else

@@ -266,44 +266,16 @@ internal static class StringCommands
         return true;
     }
 
-    public static Task? MSet(ref CommandContext context)
+    public static Task? MSet(ref CommandContext context) => SetPairs(ref context, "mset", onlyIfNoneExists: false);
+
+    public static Task? MSetNx(ref CommandContext context) => SetPairs(ref context, "msetnx", onlyIfNoneExists: true);
+
+    /// <summary>MSET and MSETNX (which writes nothing if any key exists): both logged as the MSET of their pairs.</summary>
+    private static Task? SetPairs(ref CommandContext context, string command, bool onlyIfNoneExists)
     {
         if (context.Count % 2 == 0)
         {
-            context.Reply.WriteError(RespErrors.WrongNumberOfArguments("mset"));
-            return null;
-        }
-
-        var writes = new StringWrite[(context.Count - 1) / 2];
-        for (var i = 0; i < writes.Length; i++)
-        {
-            writes[i] = new StringWrite(context.Arg(1 + (2 * i)).ToArray(), context.Arg(2 + (2 * i)).ToArray(), 0);
-        }
-
-        var gate = context.Node.Gate;
-        using (gate.Enter())
-        {
-            context.Node.Store.PutMany(writes, context.NowMs);
-            var log = gate.BeginCommand(context.Count);
-            log.WriteBulk("MSET"u8);
-            foreach (var write in writes)
-            {
-                log.WriteBulk(write.Key);
-                log.WriteBulk(write.Value);
-            }
-
-            gate.CommitCommand();
-        }
-
-        context.Reply.WriteOk();
-        return null;
-    }
-
-    public static Task? MSetNx(ref CommandContext context)
-    {
-        if (context.Count % 2 == 0)
-        {
-            context.Reply.WriteError(RespErrors.WrongNumberOfArguments("msetnx"));
+            context.Reply.WriteError(RespErrors.WrongNumberOfArguments(command));
             return null;
         }
 
@@ -318,13 +290,10 @@ internal static class StringCommands
         using (gate.Enter())
         {
             var now = context.NowMs;
-            foreach (var write in writes)
+            if (onlyIfNoneExists && writes.Any(write => store.Exists(write.Key, now) == StoreStatus.Ok))
             {
-                if (store.Exists(write.Key, now) == StoreStatus.Ok)
-                {
-                    context.Reply.WriteInteger(0);
-                    return null;
-                }
+                context.Reply.WriteInteger(0);
+                return null;
             }
 
             store.PutMany(writes, now);
@@ -339,7 +308,15 @@ internal static class StringCommands
             gate.CommitCommand();
         }
 
-        context.Reply.WriteInteger(1);
+        if (onlyIfNoneExists)
+        {
+            context.Reply.WriteInteger(1);
+        }
+        else
+        {
+            context.Reply.WriteOk();
+        }
+
         return null;
     }
 
