@@ -62,7 +62,10 @@ internal sealed class ClientSession : IValueSink, IDisposable
     /// <summary>The last command's full name (<c>client|list</c>), null after an unknown one: CLIENT LIST's cmd.</summary>
     public string? LastCommand { get; set; }
 
-    /// <summary><see cref="Environment.TickCount64"/> at the last command: CLIENT LIST's idle.</summary>
+    /// <summary>
+    /// <see cref="Environment.TickCount64"/> when input last arrived: CLIENT LIST's idle. Taken once per receive, not
+    /// per command, as Redis takes its lastinteraction when it reads.
+    /// </summary>
     public long LastCommandTicks { get; private set; } = Environment.TickCount64;
 
     public bool CloseAfterReply { get; set; }
@@ -129,6 +132,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
                 }
 
                 _end += received;
+                LastCommandTicks = Environment.TickCount64;
                 long executed = 0;
                 while (true)
                 {
@@ -252,7 +256,6 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private Task? Execute(ReadOnlySpan<byte> frame, CommandSpec? spec)
     {
         LastCommand = spec?.Name;
-        LastCommandTicks = Environment.TickCount64;
         if (spec is null)
         {
             UnsupportedCommands.WriteError(Reply, _arguments, frame);
