@@ -43,7 +43,9 @@ public static class ProcessRunner
         if (!process.WaitForExit(Timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish in {Timeout}");
+            process.WaitForExit();
+            // What it printed before it hung is what tells why.
+            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish in {Timeout}\n{new ProcessResult(-1, stdout.Result, stderr.Result)}");
         }
 
         return new ProcessResult(process.ExitCode, stdout.Result, stderr.Result);

@@ -55,13 +55,23 @@ public sealed class RunOnS3Tests(S3rverFixture s3) : IClassFixture<S3rverFixture
         var master = NodeProcess.Start(_temp["master"], "s3", Environment, "--ingest-allow-bucket", bucket);
         _processes.Add(master);
         // What a deployed stack does on S3 events, done by `pika-ingest watch` on the same bucket.
-        _processes.Add(StartWatch(bucket, master.Endpoint));
 
-        var result = ProcessRunner.Run(
-            "dotnet", [ProcessRunner.CliPath, "run", "--store", $"s3://{bucket}", "--functions", "deployed", "--master", master.Endpoint, "--size", "2M", "--work", _temp["work"]],
-            environment: Environment);
+        var watcher = StartWatch(bucket, master.Endpoint);
+        _processes.Add(watcher);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
+        ProcessResult result;
+        try
+        {
+            result = ProcessRunner.Run(
+                "dotnet", [ProcessRunner.CliPath, "run", "--store", $"s3://{bucket}", "--functions", "deployed", "--master", master.Endpoint, "--size", "2M", "--work", _temp["work"]],
+                environment: Environment);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nwatch printed:\n{watcher.Output}", e);
+        }
+
+        Assert.True(result.ExitCode == 0, $"{result}\nwatch printed:\n{watcher.Output}");
         Assert.Contains("waiting for the deployed functions", result.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^\| manifest \+ ingest on master \| ", result.Stdout);
         Assert.Contains($"verify {master.Endpoint}: ok", result.Stdout, StringComparison.Ordinal);
@@ -84,15 +94,37 @@ public sealed class RunOnS3Tests(S3rverFixture s3) : IClassFixture<S3rverFixture
         }
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var watcher = new Watcher(process);
+        process.OutputDataReceived += (_, line) => watcher.Add(line.Data);
+        process.ErrorDataReceived += (_, line) => watcher.Add(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new Watcher(process);
+        return watcher;
     }
 
     private sealed class Watcher(Process process) : IDisposable
     {
+        private readonly System.Text.StringBuilder _output = new();
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public void Add(string? line)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+
         public void Dispose()
         {
             if (!process.HasExited)

@@ -473,6 +473,58 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
         Assert.True(reads > 0);
     }
 
+    /// <summary>
+    /// As S3, a key does not exist until its first PUT completes. Stock s3rver 3.7.1 showed it at
+    /// once, and a GET in that window could leave a wrong ETag on the object for good, failing every
+    /// later read (tests/s3rver/start.js keeps it hidden instead). Readers poll fresh keys while they
+    /// are written, as the run polls for a batch's result: each sees nothing or the whole body, and
+    /// every key reads whole afterwards.
+    /// </summary>
+    [Fact]
+    public async Task Reads_racing_the_first_put_of_a_key_see_nothing_or_the_whole_object()
+    {
+        var store = new S3ObjectStore(s3rver.Client, await s3rver.CreateBucketAsync(), "", S3rverFixture.Options with { MaxAttempts = 1 });
+        var body = new byte[512 << 10];
+        Random.Shared.NextBytes(body);
+        const int Keys = 12;
+        var writing = Task.Run(async () =>
+        {
+            for (var i = 0; i < Keys; i++)
+            {
+                await store.PutBytesAsync($"results/{i}.json", body);
+            }
+        });
+        var wholeReads = 0;
+        while (!writing.IsCompleted)
+        {
+            await Task.WhenAll(Enumerable.Range(0, Keys).Select(async i =>
+            {
+                try
+                {
+                    var content = await store.GetBytesAsync($"results/{i}.json", 1 << 20);
+                    Assert.True(content.AsSpan().SequenceEqual(body), $"key {i}: a partial body of {content.Length} bytes");
+                    Interlocked.Increment(ref wholeReads);
+                }
+                catch (ObjectNotFoundException)
+                {
+                    // Not written yet, or still being written.
+                }
+            }));
+            await foreach (var listed in store.ListAsync("results/"))
+            {
+                Assert.Equal(body.Length, listed.Size);
+            }
+        }
+
+        await writing;
+        for (var i = 0; i < Keys; i++)
+        {
+            Assert.Equal(body, await store.GetBytesAsync($"results/{i}.json", 1 << 20));
+        }
+
+        Assert.True(wholeReads > 0);
+    }
+
     [Fact]
     public async Task A_missing_object_is_named_by_its_s3_uri()
     {

@@ -184,7 +184,8 @@ public sealed partial class S3ObjectStore : IObjectStore
         _prefix = trimmed.Length == 0 ? "" : trimmed + "/";
         _options = RequireValidOptions(options ?? S3StoreOptions.Default);
         _useChunkEncoding = _options.UseChunkEncoding ?? client.Config.ServiceURL is null;
-        _pipeline = new ResiliencePipelineBuilder()
+        // Polly refuses a retry strategy of zero retries, so one attempt means no strategy at all.
+        _pipeline = _options.MaxAttempts == 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsTransient(e, args.Context.CancellationToken)),
