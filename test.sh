@@ -2,12 +2,23 @@
 # Runs every test. Installs what the tests need first (stock RocksDB tools to prove our SSTs
 # are readable by RocksDB itself, Redis for client/differential tests), then `dotnet test`.
 # Usage: ./test.sh [extra dotnet test arguments]
+#        ./test.sh --stock-pika PATH [extra dotnet test arguments]
+#          runs only the compatibility suite against the stock Pika executable PATH (built by
+#          scripts/stock-pika/build.sh); without it those tests are reported as skipped, not run.
 set -euo pipefail
 cd "$(dirname "$0")"
+target=IngestFunctions.sln
+if [ "${1:-}" = "--stock-pika" ]; then
+  [ -n "${2:-}" ] && [ -x "$2" ] || { echo "test.sh: --stock-pika needs the path of a stock Pika executable (got '${2:-}')" >&2; exit 2; }
+  PIKA_SERVER="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+  export PIKA_SERVER
+  target=tests/PikaIngest.StockPika.Tests/PikaIngest.StockPika.Tests.csproj
+  shift 2
+fi
 scripts/install-deps.sh
 log="${TMPDIR:-/tmp}/pika-ingest-test.log"
 status=0
-dotnet test IngestFunctions.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
 # One closing block over all test projects, in the plain form CI reads. Projects finish in any
 # order and CI may keep only the tail of the output, so the failures are repeated here.
 # Per-project summaries look like "Total tests: 314" followed by "     Passed: 314" (and Failed/Skipped).
