@@ -230,10 +230,9 @@ public abstract class ObjectStoreContract : IDisposable
     }
 
     [Fact]
-    public virtual async Task Create_if_absent_on_an_existing_key()
+    public async Task Create_if_absent_on_an_existing_key()
     {
         var store = await NewBucketAsync();
-        Assert.True(store.SupportsConditionalCreate);
         await store.CreateIfAbsentAsync("manifests/b.json", "first"u8.ToArray());
 
         var outcome = await store.CreateIfAbsentAsync("manifests/b.json", "second"u8.ToArray());
@@ -396,27 +395,26 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
     protected override bool RecordsSha256 => true;
 
     /// <summary>
-    /// s3rver 3.7.1 ignores <c>If-None-Match: *</c> on PUT (it only honours the header on GET) and
-    /// overwrites, so the store declares conditional creates unsupported and a second create
-    /// reports Created. This documents that behaviour; the conditional path itself is covered by the
-    /// folder store and, on the wire (412, 409), by <see cref="S3RetryTests"/>.
+    /// s3rver 3.7.1 ignores <c>If-None-Match: *</c> on PUT (it only honours the header on GET) and overwrites. A store
+    /// on a custom endpoint finds that out with a probe, once, and leaves no probe object behind; AWS itself is not
+    /// probed. On such a store a create checks for the key first (see <see cref="ObjectStoreContract.Create_if_absent_on_an_existing_key"/>).
     /// </summary>
     [Fact]
-    public override async Task Create_if_absent_on_an_existing_key()
+    public async Task A_server_that_ignores_conditional_writes_is_found_out_by_a_probe_that_leaves_nothing_behind()
     {
-        var store = await NewBucketAsync();
-        Assert.False(store.SupportsConditionalCreate);
-        await store.CreateIfAbsentAsync("manifests/b.json", "first"u8.ToArray());
+        var bucket = await s3rver.CreateBucketAsync();
+        var store = new S3ObjectStore(s3rver.Client, bucket, "", S3rverFixture.Options with { SupportsConditionalCreate = null });
+        using var aws = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.AnonymousAWSCredentials(), Amazon.RegionEndpoint.USEast1);
 
-        var outcome = await store.CreateIfAbsentAsync("manifests/b.json", "second"u8.ToArray());
-
-        Assert.Equal(CreateOutcome.Created, outcome);
-        Assert.Equal("second"u8.ToArray(), await store.GetBytesAsync("manifests/b.json", 10));
+        Assert.False(await store.SupportsConditionalCreateAsync());
+        Assert.False(await new S3ObjectStore(s3rver.Client, bucket, "another/view", S3rverFixture.Options with { SupportsConditionalCreate = null }).SupportsConditionalCreateAsync());
+        Assert.Empty(await ListAsync(store, ""));
+        Assert.True(await new S3ObjectStore(aws, bucket).SupportsConditionalCreateAsync());
     }
 
     /// <summary>
-    /// On s3rver every racing creator "wins" (see above). Its overwrites are not atomic either: racing PUTs can
-    /// leave one creator's body under another's MD5, for good. The store then refuses the body, naming the
+    /// On s3rver a create is a HEAD and then a PUT (see above), so racing creators can all see no object and all
+    /// "win". Its overwrites are not atomic either: racing PUTs can leave one creator's body under another's MD5, for good. The store then refuses the body, naming the
     /// object, rather than return bytes it cannot vouch for; otherwise one creator's object remains. The
     /// pipeline avoids the state by not racing writes of one key where creates are not conditional.
     /// </summary>
@@ -428,7 +426,7 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
 
         var outcomes = await CreateConcurrentlyAsync(store, "manifests/race.json", contents);
 
-        Assert.All(outcomes, outcome => Assert.Equal(CreateOutcome.Created, outcome));
+        Assert.Contains(CreateOutcome.Created, outcomes);
         try
         {
             Assert.Contains(await store.GetBytesAsync("manifests/race.json", 100), contents);

@@ -11,14 +11,14 @@ public sealed class ObjectStoresTests
     [InlineData("s3")]
     [InlineData("s3://")]
     [InlineData("S3")]
-    public void S3_without_a_bucket_is_the_whole_s3_store(string uri)
+    public async Task S3_without_a_bucket_is_the_whole_s3_store(string uri)
     {
         using var provider = Assert.IsType<S3ObjectStoreProvider>(ObjectStores.OpenProvider(uri));
 
         var bucket = provider.Bucket("my-bucket", "some/prefix/");
 
         Assert.Equal("s3://my-bucket/some/prefix", bucket.Location);
-        Assert.True(bucket.SupportsConditionalCreate);
+        Assert.True(await bucket.SupportsConditionalCreateAsync());
     }
 
     [Fact]

@@ -38,10 +38,12 @@ public sealed class S3RetryTests : IDisposable
 
     private readonly ScriptedS3 _server = new();
     private readonly S3ObjectStoreProvider _provider;
+    private readonly S3ObjectStoreProvider _conditionalProvider;
 
     public S3RetryTests()
     {
         _provider = S3ObjectStoreProvider.ForEndpoint(_server.Endpoint, new BasicAWSCredentials("test", "test"), new S3StoreOptions { RetryDelay = TimeSpan.FromMilliseconds(1) });
+        _conditionalProvider = S3ObjectStoreProvider.ForEndpoint(_server.Endpoint, new BasicAWSCredentials("test", "test"), new S3StoreOptions { RetryDelay = TimeSpan.FromMilliseconds(1), SupportsConditionalCreate = true });
     }
 
     [Fact]
@@ -166,7 +168,7 @@ public sealed class S3RetryTests : IDisposable
     public async Task A_conditional_create_sends_if_none_match_and_maps_412_to_already_exists()
     {
         _server.Script(Reply.Error(412, "PreconditionFailed"));
-        var store = _provider.Bucket("bucket");
+        var store = ConditionalStore();
 
         var outcome = await store.CreateIfAbsentAsync("manifests/b.json", "{}"u8.ToArray());
 
@@ -178,12 +180,31 @@ public sealed class S3RetryTests : IDisposable
     public async Task A_conditional_create_retries_a_409_conflict()
     {
         _server.Script(Reply.Error(409, "ConditionalRequestConflict"), Reply.Empty(200));
-        var store = _provider.Bucket("bucket");
+        var store = ConditionalStore();
 
         var outcome = await store.CreateIfAbsentAsync("manifests/b.json", "{}"u8.ToArray());
 
         Assert.Equal(CreateOutcome.Created, outcome);
         Assert.Equal(["PUT /bucket/manifests/b.json", "PUT /bucket/manifests/b.json"], _server.Requests);
+    }
+
+    [Theory]
+    [InlineData(412, true)]
+    [InlineData(200, false)]
+    public async Task A_custom_endpoint_is_probed_once_for_conditional_creates_and_the_probe_is_deleted(int secondPut, bool supported)
+    {
+        _server.Script(Reply.Empty(200), secondPut == 412 ? Reply.Error(412, "PreconditionFailed") : Reply.Empty(200), Reply.Empty(204));
+        // Answers are kept per endpoint and bucket for the process: a bucket no other test uses.
+        var bucket = $"probe-{secondPut}";
+        var store = _provider.Bucket(bucket);
+
+        Assert.Equal(supported, await store.SupportsConditionalCreateAsync());
+        Assert.Equal(supported, await _provider.Bucket(bucket, "other/view").SupportsConditionalCreateAsync());
+
+        Assert.Equal(3, _server.Requests.Count);
+        Assert.Matches($@"^PUT /{bucket}/\.pika-ingest-probe/[0-9a-f]{{32}}$", _server.Requests[0]);
+        Assert.Equal([_server.Requests[0], _server.Requests[0], "DELETE" + _server.Requests[0][3..]], _server.Requests);
+        Assert.Equal(["*", "*"], _server.IfNoneMatch);
     }
 
     [Fact]
@@ -215,6 +236,7 @@ public sealed class S3RetryTests : IDisposable
     public void Dispose()
     {
         _provider.Dispose();
+        _conditionalProvider.Dispose();
         _server.Dispose();
     }
 
@@ -353,4 +375,7 @@ public sealed class S3RetryTests : IDisposable
             response.Close();
         }
     }
+
+    /// <summary>A view of the scripted server declared to honour conditional writes, so no probe takes its scripted replies.</summary>
+    private IObjectStore ConditionalStore() => _conditionalProvider.Bucket("bucket");
 }

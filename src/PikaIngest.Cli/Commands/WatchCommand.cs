@@ -34,6 +34,7 @@ internal static class WatchCommand
             var merge = new MergeFunction(stores, stageOptions, Log);
             var manifest = new ManifestFunction(stores, environment.IngestClient(), Log);
             var watched = stores.Bucket(result.GetValue(bucket)!);
+            var conditionalCreates = await watched.SupportsConditionalCreateAsync(cancellation).ConfigureAwait(false);
             var router = new LocalEventRouter(
                 watched,
                 (payload, _) => sst.HandleAsync(new MemoryStream(payload)),
@@ -42,11 +43,11 @@ internal static class WatchCommand
                 new LocalEventRouterOptions
                 {
                     MaxConcurrency = result.GetValue(concurrency),
-                    ManifestConcurrency = watched.SupportsConditionalCreate ? null : 1,
+                    ManifestConcurrency = conditionalCreates ? null : 1,
                     PollInterval = TimeSpan.FromSeconds(result.GetValue(interval)),
                 },
                 Log);
-            Log($"watching {stores.Location} bucket {result.GetValue(bucket)}; Ctrl-C stops");
+            Log($"watching {stores.Location} bucket {result.GetValue(bucket)}{(conditionalCreates ? "" : " (it ignores conditional writes: manifest invocations run one at a time)")}; Ctrl-C stops");
             try
             {
                 await router.RunAsync(_ => Task.FromResult(false), cancellation).ConfigureAwait(false);

@@ -281,6 +281,12 @@ internal sealed class RunFlow(RunOptions options)
         BatchResult? result;
         if (options.Functions == FunctionsMode.Local)
         {
+            var conditionalCreates = await store.SupportsConditionalCreateAsync(token).ConfigureAwait(false);
+            if (!conditionalCreates)
+            {
+                Say($"note: {store.Location} ignores conditional writes (If-None-Match), so the manifest function runs one invocation at a time");
+            }
+
             var concurrency = Math.Max(1, Environment.ProcessorCount);
             var stageOptions = new SstStageOptions { WorkDirectory = Path.Combine(_work, "functions") };
             var sst = new SstFunction(provider, stageOptions, Log);
@@ -311,7 +317,7 @@ internal sealed class RunFlow(RunOptions options)
 
                     Say($"merge: {done} key ranges");
                 },
-                new LocalEventRouterOptions { MaxConcurrency = concurrency, ManifestConcurrency = store.SupportsConditionalCreate ? null : 1, PollInterval = TimeSpan.FromMilliseconds(100), OnlyBatch = batch.BatchId },
+                new LocalEventRouterOptions { MaxConcurrency = concurrency, ManifestConcurrency = conditionalCreates ? null : 1, PollInterval = TimeSpan.FromMilliseconds(100), OnlyBatch = batch.BatchId },
                 Log);
             result = null;
             await router.RunAsync(

@@ -50,8 +50,11 @@ public interface IObjectStore
     /// <summary>Where this is, for messages: <c>s3://bucket/prefix</c> or a folder path.</summary>
     string Location { get; }
 
-    /// <summary>Whether <see cref="CreateIfAbsentAsync"/> is really conditional on this store.</summary>
-    bool SupportsConditionalCreate { get; }
+    /// <summary>
+    /// Whether <see cref="CreateIfAbsentAsync"/> is really conditional on this store, so creators of one key may race
+    /// (some S3-compatible servers ignore the condition; on those, callers create one key from one writer at a time).
+    /// </summary>
+    Task<bool> SupportsConditionalCreateAsync(CancellationToken cancellation = default);
 
     /// <summary>Metadata of an object, or null when it does not exist.</summary>
     Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellation = default);

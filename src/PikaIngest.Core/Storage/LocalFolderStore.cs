@@ -25,7 +25,7 @@ public sealed class LocalFolderStore : IObjectStore
 
     public string Location => Root;
 
-    public bool SupportsConditionalCreate => true;
+    public Task<bool> SupportsConditionalCreateAsync(CancellationToken cancellation = default) => Task.FromResult(true);
 
     /// <summary>Maps a key to its file, refusing keys that would leave the folder.</summary>
     public string PathOf(string key)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -17,8 +18,11 @@ public sealed record S3StoreOptions
 {
     public static S3StoreOptions Default { get; } = new();
 
-    /// <summary>False for servers that ignore <c>If-None-Match: *</c> on PUT (s3rver 3.7.1 does).</summary>
-    public bool SupportsConditionalCreate { get; init; } = true;
+    /// <summary>
+    /// Whether the server honours <c>If-None-Match: *</c> on PUT (s3rver 3.7.1 ignores it and overwrites). Null: AWS
+    /// itself does (since 2024); a custom endpoint is asked once, by a probe (<see cref="S3ObjectStore.SupportsConditionalCreateAsync"/>).
+    /// </summary>
+    public bool? SupportsConditionalCreate { get; init; }
 
     /// <summary>
     /// Signed aws-chunked bodies on PUT. Null: only for AWS itself (a client without a service URL),
@@ -164,6 +168,9 @@ public sealed partial class S3ObjectStore : IObjectStore
     private const int MaxParts = 10_000;
     private const string Sha256Metadata = "x-amz-meta-sha256";
 
+    /// <summary>Probe answers per endpoint and bucket: a property of the server, asked once per process, not per store view.</summary>
+    private static readonly ConcurrentDictionary<(string Endpoint, string Bucket), Lazy<Task<bool>>> ConditionalCreateProbes = new();
+
     private readonly IAmazonS3 _client;
     private readonly string _prefix;
     private readonly S3StoreOptions _options;
@@ -205,7 +212,36 @@ public sealed partial class S3ObjectStore : IObjectStore
 
     public string Location => $"s3://{Bucket}/{_prefix.TrimEnd('/')}".TrimEnd('/');
 
-    public bool SupportsConditionalCreate => _options.SupportsConditionalCreate;
+    /// <summary>
+    /// As configured, true for AWS itself, else found out once per endpoint and bucket by creating a probe object
+    /// twice under <c>.pika-ingest-probe/</c> with <c>If-None-Match: *</c>: a server that lets the second PUT through
+    /// ignores the condition. The probe object is deleted.
+    /// </summary>
+    public Task<bool> SupportsConditionalCreateAsync(CancellationToken cancellation = default) =>
+        _options.SupportsConditionalCreate is { } configured ? Task.FromResult(configured)
+            : _client.Config.ServiceURL is not { } endpoint ? Task.FromResult(true)
+            : ConditionalCreateProbes.GetOrAdd((endpoint, Bucket), _ => new Lazy<Task<bool>>(() => ProbeConditionalCreateAsync(CancellationToken.None))).Value.WaitAsync(cancellation);
+
+    private async Task<bool> ProbeConditionalCreateAsync(CancellationToken cancellation)
+    {
+        var probe = FullKey($".pika-ingest-probe/{Guid.NewGuid():N}");
+        try
+        {
+            await PutIfAbsentAsync(probe, "probe"u8.ToArray(), cancellation).ConfigureAwait(false);
+            await PutIfAbsentAsync(probe, "probe"u8.ToArray(), cancellation).ConfigureAwait(false);
+            return false;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            return true;
+        }
+        finally
+        {
+            await _pipeline.ExecuteAsync(
+                async token => await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = probe }, token).ConfigureAwait(false),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>S3's bucket naming rules: 3-63 of [a-z0-9.-], starting and ending with a letter or digit.</summary>
     public static bool IsValidBucketName(string? name) =>
@@ -362,27 +398,41 @@ public sealed partial class S3ObjectStore : IObjectStore
         return await UploadPartsAsync(key, fullKey, file, sha256, progress, cancellation).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One PUT with <c>If-None-Match: *</c>. On a server that ignores the condition, a HEAD first keeps a second
+    /// creator from overwriting (callers must not race creators of one key there: HEAD then PUT is not atomic).
+    /// </summary>
     public async Task<CreateOutcome> CreateIfAbsentAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellation = default)
     {
-        var fullKey = FullKey(key);
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
+        if (!await SupportsConditionalCreateAsync(cancellation).ConfigureAwait(false) && await HeadAsync(key, cancellation).ConfigureAwait(false) is not null)
+        {
+            return CreateOutcome.AlreadyExists;
+        }
+
         try
         {
-            // 409 ConditionalRequestConflict (a concurrent conditional write) is retried by the pipeline.
-            await _pipeline.ExecuteAsync(
-                async token =>
-                {
-                    var request = PutRequest(fullKey, content, sha256);
-                    request.IfNoneMatch = "*";
-                    return await _client.PutObjectAsync(request, token).ConfigureAwait(false);
-                },
-                cancellation).ConfigureAwait(false);
+            await PutIfAbsentAsync(FullKey(key), content, cancellation).ConfigureAwait(false);
             return CreateOutcome.Created;
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
         {
             return CreateOutcome.AlreadyExists;
         }
+    }
+
+    private Task<PutObjectResponse> PutIfAbsentAsync(string fullKey, ReadOnlyMemory<byte> content, CancellationToken cancellation)
+    {
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
+
+        // 409 ConditionalRequestConflict (a concurrent conditional write) is retried by the pipeline.
+        return _pipeline.ExecuteAsync(
+            async token =>
+            {
+                var request = PutRequest(fullKey, content, sha256);
+                request.IfNoneMatch = "*";
+                return await _client.PutObjectAsync(request, token).ConfigureAwait(false);
+            },
+            cancellation).AsTask();
     }
 
     /// <summary>Objects under <paramref name="prefix"/> in S3's key order; List carries no metadata, so <see cref="ObjectInfo.Sha256"/> is null.</summary>
