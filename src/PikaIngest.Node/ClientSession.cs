@@ -28,6 +28,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private readonly NodeContext _node;
     private readonly RespRequestParser _parser;
     private readonly CommandArguments _arguments = new();
+    private readonly CommitWaiter _commit = new();
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
     private int _start;
     private int _end;
@@ -93,7 +94,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
 
         Reply.Reset();
         var pending = Execute(command, CommandTable.Find(_arguments.Span(0, command)));
-        EndBatch();
+        EndBatch(publish: true);
         if (pending is not null)
         {
             throw new InvalidDataException("a binlog command item holds a command that cannot be replayed");
@@ -206,7 +207,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         finally
         {
             // Only reached without an await since the batch began (an exception out of the synchronous part).
-            EndBatch();
+            EndBatch(publish: true);
         }
     }
 
@@ -291,7 +292,6 @@ internal sealed class ClientSession : IValueSink, IDisposable
             _inBatch = true;
         }
 
-        // After the batch decision: ending a batch publishes what it wrote, not this command's write.
         _wrote |= (spec.Flags & CommandFlags.Write) != 0;
 
         var context = new CommandContext(frame, _arguments, this, _node);
@@ -347,24 +347,30 @@ internal sealed class ClientSession : IValueSink, IDisposable
         return true;
     }
 
-    /// <summary>Applies and publishes the batched writes and releases the gate; before any await, reply or non-batchable command.</summary>
-    private void EndBatch()
+    /// <summary>
+    /// Applies the batched writes and releases the gate; before any await, reply or non-batchable command. Unless told
+    /// to publish, what they wrote is published by the next reply's group commit.
+    /// </summary>
+    private void EndBatch(bool publish = false)
     {
         if (_inBatch)
         {
             _inBatch = false;
-            _wrote = false;
-            _node.Gate.ExitBatch();
+            _node.Gate.ExitBatch(publish);
+            _wrote &= !publish;
         }
     }
 
     private async Task FlushAsync(CancellationToken stopping)
     {
         EndBatch();
-        if (_wrote)
+
+        // Nothing is acknowledged before it is published, nor is a reply sent that could show another connection's
+        // write before that is published (Redis, too, writes its AOF before any reply of the pass).
+        if (_wrote || _node.GroupCommit.IsOpen)
         {
             _wrote = false;
-            _node.Gate.Publish();
+            await _node.GroupCommit.WaitAsync(_commit).ConfigureAwait(false);
         }
 
         var pending = Reply.WrittenMemory;

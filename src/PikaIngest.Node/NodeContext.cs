@@ -21,6 +21,7 @@ internal sealed class NodeContext : IDisposable
         _options = options;
         Store = store;
         Gate = gate;
+        GroupCommit = GroupCommit.Start(gate);
         Applied = applied;
         Ingest = ingest;
         Clock = clock;
@@ -40,6 +41,9 @@ internal sealed class NodeContext : IDisposable
     public IStringStore Store { get; }
 
     public WriteGate Gate { get; }
+
+    /// <summary>Publishes the writes of every connection served in one pass of the socket engine at once, before their replies.</summary>
+    public GroupCommit GroupCommit { get; }
 
     public IngestService Ingest { get; }
 
@@ -132,6 +136,7 @@ internal sealed class NodeContext : IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
+        GroupCommit.Dispose();
         Ingest.Dispose();
         Gate.Dispose();
         Applied.Dispose();

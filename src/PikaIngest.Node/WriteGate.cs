@@ -50,7 +50,7 @@ internal sealed class WriteGate : IDisposable
 
     /// <summary>
     /// Holds the gate across a run of pipelined blind writes (SET, SETEX, MSET…) and batches their RocksDB writes;
-    /// <see cref="ExitBatch"/> applies them, publishes, and releases. Must be exited on the entering thread,
+    /// <see cref="ExitBatch"/> applies them, publishes if asked, and releases. Must be exited on the entering thread,
     /// with no await in between.
     /// </summary>
     public void EnterBatch()
@@ -59,12 +59,15 @@ internal sealed class WriteGate : IDisposable
         _store.StartBatching();
     }
 
-    public void ExitBatch()
+    public void ExitBatch(bool publish)
     {
         try
         {
             _store.StopBatching();
-            PublishLocked();
+            if (publish)
+            {
+                PublishLocked();
+            }
         }
         finally
         {

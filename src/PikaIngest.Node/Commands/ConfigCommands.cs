@@ -150,6 +150,7 @@ internal static class ConfigCommands
     public static Task? ResetStat(ref CommandContext context)
     {
         context.Node.Stats.Reset();
+        context.Node.GroupCommit.ResetCounters();
         context.Reply.WriteOk();
         return null;
     }

@@ -72,7 +72,9 @@ internal static class ServerCommands
                     .Append("total_connections_received:").Append(node.Stats.TotalConnections).Append("\r\n")
                     .Append("total_commands_processed:").Append(node.Stats.TotalCommands).Append("\r\n")
                     .Append("rejected_connections:").Append(node.Stats.RejectedConnections).Append("\r\n")
-                    .Append("expired_keys:").Append(node.Stats.ExpiredKeys).Append("\r\n");
+                    .Append("expired_keys:").Append(node.Stats.ExpiredKeys).Append("\r\n")
+                    .Append("group_commits:").Append(node.GroupCommit.Commits).Append("\r\n")
+                    .Append("group_commit_replies:").Append(node.GroupCommit.Replies).Append("\r\n");
                 break;
             case "replication":
                 node.Replication.WriteInfo(info);
