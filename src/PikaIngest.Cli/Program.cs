@@ -12,6 +12,7 @@ var root = new RootCommand("pika-ingest: bulk-load data into Pika through SST fi
     RespCommand.Create(),
     VerifyCommand.Create(),
     RunCommand.Create(),
+    ApplyCommand.Create(),
 };
 // Ctrl-C cancels the running verb; give it time to stop the nodes `run` started before the process ends.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -12,6 +12,8 @@ internal sealed record IngestPlan(string Bucket, string ManifestKey, string Batc
 {
     public long TotalBytes => Files.Sum(f => f.Size);
 
+    public IReadOnlyList<BatchFile> BatchFiles => [.. Files.Select(f => new BatchFile(f.Key, f.Size, f.Sha256))];
+
     public static IngestPlan FromManifest(string bucket, string manifestKey, Manifest manifest) =>
         new(bucket, manifestKey, manifest.BatchId,
             [.. manifest.Files.Select(f => new IngestSstFile(f.Key, f.Instance, f.Size, f.Sha256))]);

@@ -272,56 +272,26 @@ internal sealed class IngestService : IDisposable
 
     private async Task<string[]> DownloadAsync(IngestPlan plan, IObjectStore store, string staging, CancellationToken cancellation)
     {
-        Directory.CreateDirectory(staging);
-        var paths = plan.Files.Select((_, i) => Path.Combine(staging, i.ToString("D6", CultureInfo.InvariantCulture) + ".sst")).ToArray();
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _settings.DownloadParallelism, CancellationToken = cancellation };
-        await Parallel.ForEachAsync(Enumerable.Range(0, plan.Files.Count), parallel, async (i, token) =>
+        try
         {
-            var file = plan.Files[i];
-            // A folder store on the data volume needs no copy: the staged file is a second name for the object's
-            // bytes (verified like a download). The store replaces objects by rename, never in place, so what the
-            // node ingests cannot change under it; RocksDB's block checksums would catch it if it did.
-            if (store is LocalFolderStore folder && HardLinks.TryCreate(folder.PathOf(file.Key), paths[i]) == HardLinkOutcome.Created)
-            {
-                Stats.Staged();
-                return;
-            }
-
-            try
-            {
-                await store.DownloadAsync(file.Key, paths[i], token).ConfigureAwait(false);
-                Stats.Staged();
-            }
-            catch (ObjectNotFoundException)
-            {
-                throw new IngestException($"batch {plan.BatchId}: file {file.Key} is missing from bucket {store.Bucket}");
-            }
-        }).ConfigureAwait(false);
-        return paths;
+            return await BatchFileTransfer.DownloadAsync(plan.BatchId, plan.BatchFiles, store, staging, _settings.DownloadParallelism, Stats.Staged, cancellation).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IngestException(e.Message, e);
+        }
     }
 
     private static async Task VerifyAsync(IngestPlan plan, string[] paths, IObjectStore store, CancellationToken cancellation)
     {
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellation };
-        await Parallel.ForEachAsync(Enumerable.Range(0, plan.Files.Count), parallel, async (i, token) =>
+        try
         {
-            var file = plan.Files[i];
-            var size = new FileInfo(paths[i]).Length;
-            if (size != file.Size)
-            {
-                throw new IngestException($"batch {plan.BatchId}: file {file.Key} in bucket {store.Bucket} is {size} bytes; the manifest says {file.Size}");
-            }
-
-            var stream = new FileStream(paths[i], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using (stream.ConfigureAwait(false))
-            {
-                var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, token).ConfigureAwait(false));
-                if (sha256 != file.Sha256)
-                {
-                    throw new IngestException($"batch {plan.BatchId}: file {file.Key} in bucket {store.Bucket} has sha256 {sha256}; the manifest says {file.Sha256}");
-                }
-            }
-        }).ConfigureAwait(false);
+            await BatchFileTransfer.VerifyAsync(plan.BatchId, plan.BatchFiles, paths, store, cancellation).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IngestException(e.Message, e);
+        }
     }
 
     private const string KeepSuffix = ".keep";

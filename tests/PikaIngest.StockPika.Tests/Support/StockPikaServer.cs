@@ -149,7 +149,10 @@ public sealed partial class StockPikaServer : IAsyncDisposable
     }
 
     /// <summary>Sends one command and returns its whole raw RESP reply (e.g. <c>"$1\r\nb\r\n"</c>).</summary>
-    public async Task<string> CommandAsync(params string[] args)
+    public async Task<string> CommandAsync(params string[] args) => Encoding.UTF8.GetString(await CommandBytesAsync(args));
+
+    /// <summary>As <see cref="CommandAsync"/>, with the reply's bytes as they came (binary values intact).</summary>
+    public async Task<byte[]> CommandBytesAsync(params string[] args)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, Port);
@@ -176,7 +179,7 @@ public sealed partial class StockPikaServer : IAsyncDisposable
         }
         while (!IsComplete(reply.ToArray(), 0, out _));
 
-        return Encoding.UTF8.GetString(reply.ToArray());
+        return reply.ToArray();
     }
 
     /// <summary>SHUTDOWN, then waits for the process to exit, so its RocksDB instances are closed and unlocked.</summary>
@@ -240,13 +243,16 @@ public sealed partial class StockPikaServer : IAsyncDisposable
         return string.Join('\n', lines) + "\n";
     }
 
-    /// <summary>A port whose +1000 and +2000 are free too: Pika listens on port + 2000 for replication and port + 1000 for full syncs.</summary>
+    /// <summary>
+    /// A port whose +1000, +2000 and +10001 are free too: Pika 4 listens on all four (kPortShiftRSync,
+    /// kPortShiftReplServer and kPortShiftRsync2 in include/pika_define.h) and aborts if one is taken.
+    /// </summary>
     private static int FreePort()
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var port = Random.Shared.Next(20_000, 40_000);
-            if (new[] { port, port + 1000, port + 2000 }.All(IsFree))
+            if (new[] { port, port + 1000, port + 2000, port + 10_001 }.All(IsFree))
             {
                 return port;
             }

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PikaIngest.Core.Formats;
+using PikaIngest.Core.Layout;
+using PikaIngest.Core.StockPika;
+using RocksDbSharp;
+
+namespace PikaIngest.StockPika.Tests;
+
+/// <summary>
+/// <c>convert --format pika-v4</c>, then <c>pika-ingest apply</c> into a stopped stock Pika, then Pika's own
+/// commands read the batch back: every key with its last-write-wins value and expiry, in the instance Pika
+/// routes it to, for instance counts that are and are not powers of two; Pika's own keys untouched; and a key
+/// Pika wrote stored byte for byte as we store one.
+/// </summary>
+public sealed class ApplyOnStockPikaTests : IDisposable
+{
+    private const string Batch = "20261204T100000Z-ab12";
+    private readonly string _root = Directory.CreateTempSubdirectory("stock-pika-apply-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private string Store => Path.Combine(_root, "store");
+
+    private string PikaFolder => Path.Combine(_root, "pika");
+
+    [StockPikaTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public async Task A_batch_applied_to_a_stopped_pika_reads_back_through_pikas_own_commands(int instances)
+    {
+        var expected = WriteBatch(instances);
+        await using (var pika = await StartPikaAsync(instances))
+        {
+            Assert.Equal("+OK\r\n", await pika.CommandAsync("SET", "native", "same value"));
+            Assert.Equal("+OK\r\n", await pika.CommandAsync("SET", "dup:1", "pika's, overwritten by the batch"));
+            await pika.StopAsync();
+        }
+
+        var apply = Cli("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        Assert.Contains($"batch {Batch} applied", apply.Stdout, StringComparison.Ordinal);
+        Assert.Contains("slaves:", apply.Stdout, StringComparison.Ordinal);
+
+        await using (var pika = await StartPikaAsync(instances))
+        {
+            foreach (var (key, (value, expire)) in expected)
+            {
+                var reply = Encoding.Latin1.GetString(await pika.CommandBytesAsync("GET", key));
+                Assert.True(value is null ? reply == "$-1\r\n" : reply == $"${Encoding.Latin1.GetByteCount(value)}\r\n{value}\r\n", $"GET {Printable(key)}: {Printable(reply)}");
+                if (value is not null)
+                {
+                    var ttl = Integer(await pika.CommandAsync("TTL", key));
+                    Assert.True(expire == 0 ? ttl == -1 : Math.Abs(ttl - (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds())) <= 2, $"TTL {Printable(key)}: {ttl}");
+                    var pttl = Integer(await pika.CommandAsync("PTTL", key));
+                    Assert.True(expire == 0 ? pttl == -1 : pttl > 0 && pttl <= (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1) * 1000, $"PTTL {Printable(key)}: {pttl}");
+                }
+
+                Assert.Equal(value is null ? 0 : 1, Integer(await pika.CommandAsync("EXISTS", key)));
+            }
+
+            Assert.Equal("$10\r\nsame value\r\n", await pika.CommandAsync("GET", "native"));
+            var live = expected.Where(e => e.Value.Value is not null).Select(e => e.Key).Append("native").Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(live, (await ScanAsync(pika)).Order(StringComparer.Ordinal).ToList());
+
+            // Pika counts keys in the background: each INFO keyspace 1 starts a count and shows the last one finished.
+            // An entry that expired before the ingest is on disk, so Pika counts it as invalid, as its own expired keys.
+            var expiring = expected.Count(e => e.Value.Value is not null && e.Value.Expire != 0);
+            var expired = expected.Count(e => e.Value.Value is null);
+            var counts = $"db0 Strings_keys={live.Count}, expires={expiring}, invalid_keys={expired}";
+            var counted = await WaitForAsync(async () => await pika.CommandAsync("INFO", "keyspace", "1"), info => info.Contains(counts, StringComparison.Ordinal));
+            Assert.True(counted.Contains(counts, StringComparison.Ordinal), counted);
+            await pika.StopAsync();
+        }
+
+        var again = Cli("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("already applied", again.Stdout, StringComparison.Ordinal);
+
+        if (instances == 3)
+        {
+            AssertStoredAlike(instances);
+        }
+    }
+
+    [StockPikaFact]
+    public async Task Apply_refuses_a_running_pika_and_a_wrong_instance_count_and_writes_nothing()
+    {
+        WriteBatch(3);
+        await using var pika = await StartPikaAsync(3);
+        var manifest = Path.Combine(Store, "manifests", $"{Batch}.json");
+        var data = Path.Combine(PikaFolder, "db");
+
+        var running = Cli("apply", "--manifest", manifest, "--pika-data", data, "--instances", "3");
+        var mismatch = Cli("apply", "--manifest", manifest, "--pika-data", data, "--instances", "5");
+
+        Assert.Equal(2, running.ExitCode);
+        Assert.Contains("Pika is running", running.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, mismatch.ExitCode);
+        Assert.Contains("db-instance-num 3", mismatch.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data, StockPikaApply.AppliedFileName)));
+        Assert.False(File.Exists(Path.Combine(data, StockPikaApply.ApplyingFileName)));
+        Assert.Equal("$-1\r\n", await pika.CommandAsync("GET", "plain:1"));
+    }
+
+    private async Task<StockPikaServer> StartPikaAsync(int instances) =>
+        await StockPikaServer.StartAsync(PikaFolder, instances, new Dictionary<string, string> { ["cache-model"] = "0" });
+
+    /// <summary>
+    /// Two shards in a folder store, converted with the real CLI, and the manifest the manifest function would
+    /// write; returns every key's expected value (null: expired) and expiry (Unix s, 0 = none).
+    /// </summary>
+    private Dictionary<string, (string? Value, long Expire)> WriteBatch(int instances)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var binary = Encoding.Latin1.GetString([0, 1, 2, 0xfe, 0xff, 0, (byte)'\r', (byte)'\n', 0x80]);
+        var shards = new List<(string Key, string Value, long Expire)>[] { [], [] };
+        for (var i = 0; i < 60; i++)
+        {
+            shards[i % 2].Add(($"plain:{i}", $"value {i}", 0));
+            shards[0].Add(($"dup:{i}", "first", 0));
+            shards[1].Add(($"dup:{i}", $"second {i}", i % 3 == 0 ? now + 3600 : 0));
+            shards[i % 2].Add(($"user:{{{i % 7}}}:{i}", $"tagged {i}", 0));
+        }
+
+        shards[0].Add(("expiring", "soon", now + 600));
+        shards[1].Add(("expired", "gone", now - 10));
+        shards[0].Add(("binary", binary, 0));
+        shards[1].Add(("trailing-nul\0", "nul at the end", 0));
+        shards[0].Add(("{}empty-tag", "crc32 of an empty tag", 0));
+        shards[1].Add(("same", "same value", 0));
+
+        var folder = Path.Combine(Store, "incoming", Batch);
+        Directory.CreateDirectory(folder);
+        var createdAt = DateTimeOffset.FromUnixTimeSeconds(now);
+        var descriptor = new BatchDescriptor { BatchId = Batch, Shards = 2, Format = TargetFormat.PikaV4.Name(), Instances = instances, CreatedAt = createdAt };
+        File.WriteAllBytes(Path.Combine(folder, ObjectLayout.DescriptorName), LayoutJson.Serialize(descriptor));
+        for (var s = 0; s < 2; s++)
+        {
+            File.WriteAllLines(Path.Combine(folder, $"{s + 1:D6}.jsonl"), shards[s].Select(line => JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["key64"] = Convert.ToBase64String(Encoding.Latin1.GetBytes(line.Key)),
+                ["value64"] = Convert.ToBase64String(Encoding.Latin1.GetBytes(line.Value)),
+                ["expire"] = line.Expire,
+            })));
+        }
+
+        var convert = Cli("convert", "--in", Store, "--out", Store);
+        Assert.True(convert.ExitCode == 0, convert.ToString());
+        // Two shards are mapped into sorted runs and merged into disjoint key ranges; the manifest is built from the
+        // plan and the merge records, as the manifest function builds it.
+        var plan = LayoutJson.Deserialize<MergePlan>(File.ReadAllBytes(Path.Combine(Store, "plans", $"{Batch}.json")), "plan");
+        var merged = Directory.GetFiles(Path.Combine(Store, "state", Batch, "merged"), "*.json")
+            .Select(path => LayoutJson.Deserialize<MergedRecord>(File.ReadAllBytes(path), path));
+        var manifest = Path.Combine(Store, "manifests", $"{Batch}.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(manifest)!);
+        File.WriteAllBytes(manifest, Manifests.Serialize(Manifests.BuildRanges(descriptor, plan, merged)));
+
+        var expected = new Dictionary<string, (string?, long)>(StringComparer.Ordinal);
+        foreach (var (key, value, expire) in shards.SelectMany(lines => lines))
+        {
+            expected[key] = (expire != 0 && expire <= now ? null : value, expire);
+        }
+
+        return expected;
+    }
+
+    /// <summary>A key Pika wrote with SET and the same key and value ingested by us are stored alike, byte for byte, but for the creation time.</summary>
+    private void AssertStoredAlike(int instances)
+    {
+        var native = Find(instances, "native");
+        var ingested = Find(instances, "same");
+        Assert.Equal(PikaV4Encoding.Instance.EncodeKey("native"u8), native.Key);
+        Assert.Equal(PikaV4Encoding.Instance.EncodeKey("same"u8), ingested.Key);
+        Assert.Equal(native.Value.Length, ingested.Value.Length);
+        Assert.Equal(native.Value[..^16], ingested.Value[..^16]);
+        Assert.Equal(native.Value[^8..], ingested.Value[^8..]);
+    }
+
+    private (byte[] Key, byte[] Value) Find(int instances, string userKey)
+    {
+        var key = Encoding.Latin1.GetBytes(userKey);
+        var instance = InstanceRouter.Instance(key, instances);
+        var folder = Path.Combine(PikaFolder, "db", "db0", instance.ToString(CultureInfo.InvariantCulture));
+        var options = new DbOptions();
+        var families = new ColumnFamilies();
+        foreach (var name in RocksDb.ListColumnFamilies(options, folder))
+        {
+            var family = new ColumnFamilyOptions();
+            families.Add(name, name switch
+            {
+                "list_data_cf" => family.SetComparator(PikaComparators.ListsDataKey),
+                "zset_score_cf" => family.SetComparator(PikaComparators.ZSetsScoreKey),
+                _ => family,
+            });
+        }
+
+        using var db = RocksDb.OpenReadOnly(options, folder, families, false);
+        var stored = PikaV4Encoding.Instance.EncodeKey(key);
+        var value = db.Get(stored) ?? throw new InvalidOperationException($"{userKey} is not in {folder}");
+        return (stored, value);
+    }
+
+    private static async Task<List<string>> ScanAsync(StockPikaServer pika)
+    {
+        var keys = new List<string>();
+        var cursor = "0";
+        do
+        {
+            var reply = await pika.CommandAsync("SCAN", cursor, "COUNT", "1000");
+            var parts = ParseArray(reply);
+            cursor = parts[0];
+            keys.AddRange(parts.Skip(1));
+        }
+        while (cursor != "0");
+        return keys;
+    }
+
+    /// <summary>SCAN's reply, flattened: the cursor, then the keys.</summary>
+    private static List<string> ParseArray(string reply)
+    {
+        var items = new List<string>();
+        var at = 0;
+        while (at < reply.Length)
+        {
+            var end = reply.IndexOf("\r\n", at, StringComparison.Ordinal);
+            if (reply[at] == '$')
+            {
+                var length = int.Parse(reply[(at + 1)..end], CultureInfo.InvariantCulture);
+                items.Add(reply.Substring(end + 2, length));
+                at = end + 2 + length + 2;
+            }
+            else
+            {
+                at = end + 2;
+            }
+        }
+
+        return items;
+    }
+
+    private static long Integer(string reply) =>
+        reply.StartsWith(':') ? long.Parse(reply[1..].TrimEnd(), CultureInfo.InvariantCulture) : throw new InvalidOperationException($"not an integer reply: {reply}");
+
+    private static async Task<string> WaitForAsync(Func<Task<string>> read, Func<string, bool> done)
+    {
+        var waited = Stopwatch.StartNew();
+        var last = await read();
+        while (!done(last) && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(200);
+            last = await read();
+        }
+
+        return last;
+    }
+
+    private static string Printable(string text) => JsonSerializer.Serialize(text);
+
+    private static CliResult Cli(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pika-ingest.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"pika-ingest {string.Join(' ', args)} did not finish");
+        }
+
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+    }
+}
