@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using PikaIngest.Cli.Tests;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
 using PikaIngest.Core.StockPika;
@@ -34,7 +35,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
     [InlineData(8)]
     public async Task A_batch_applied_to_a_stopped_pika_reads_back_through_pikas_own_commands(int instances)
     {
-        var expected = WriteBatch(instances);
+        var expected = ConvertedBatches.Write(Store, Batch, instances);
         await using (var pika = await StartPikaAsync(instances))
         {
             Assert.Equal("+OK\r\n", await pika.CommandAsync("SET", "native", "same value"));
@@ -42,7 +43,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
             await pika.StopAsync();
         }
 
-        var apply = Cli("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
+        var apply = ProcessRunner.PikaIngest("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
         Assert.True(apply.ExitCode == 0, apply.ToString());
         Assert.Contains($"batch {Batch} applied", apply.Stdout, StringComparison.Ordinal);
         Assert.Contains("slaves:", apply.Stdout, StringComparison.Ordinal);
@@ -78,7 +79,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
             await pika.StopAsync();
         }
 
-        var again = Cli("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
+        var again = ProcessRunner.PikaIngest("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", $"{instances}");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains("already applied", again.Stdout, StringComparison.Ordinal);
 
@@ -91,13 +92,13 @@ public sealed class ApplyOnStockPikaTests : IDisposable
     [StockPikaFact]
     public async Task Apply_refuses_a_running_pika_and_a_wrong_instance_count_and_writes_nothing()
     {
-        WriteBatch(3);
+        ConvertedBatches.Write(Store, Batch, 3);
         await using var pika = await StartPikaAsync(3);
         var manifest = Path.Combine(Store, "manifests", $"{Batch}.json");
         var data = Path.Combine(PikaFolder, "db");
 
-        var running = Cli("apply", "--manifest", manifest, "--pika-data", data, "--instances", "3");
-        var mismatch = Cli("apply", "--manifest", manifest, "--pika-data", data, "--instances", "5");
+        var running = ProcessRunner.PikaIngest("apply", "--manifest", manifest, "--pika-data", data, "--instances", "3");
+        var mismatch = ProcessRunner.PikaIngest("apply", "--manifest", manifest, "--pika-data", data, "--instances", "5");
 
         Assert.Equal(2, running.ExitCode);
         Assert.Contains("Pika is running", running.Stderr, StringComparison.Ordinal);
@@ -110,65 +111,6 @@ public sealed class ApplyOnStockPikaTests : IDisposable
 
     private async Task<StockPikaServer> StartPikaAsync(int instances) =>
         await StockPikaServer.StartAsync(PikaFolder, instances, new Dictionary<string, string> { ["cache-model"] = "0" });
-
-    /// <summary>
-    /// Two shards in a folder store, converted with the real CLI, and the manifest the manifest function would
-    /// write; returns every key's expected value (null: expired) and expiry (Unix s, 0 = none).
-    /// </summary>
-    private Dictionary<string, (string? Value, long Expire)> WriteBatch(int instances)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var binary = Encoding.Latin1.GetString([0, 1, 2, 0xfe, 0xff, 0, (byte)'\r', (byte)'\n', 0x80]);
-        var shards = new List<(string Key, string Value, long Expire)>[] { [], [] };
-        for (var i = 0; i < 60; i++)
-        {
-            shards[i % 2].Add(($"plain:{i}", $"value {i}", 0));
-            shards[0].Add(($"dup:{i}", "first", 0));
-            shards[1].Add(($"dup:{i}", $"second {i}", i % 3 == 0 ? now + 3600 : 0));
-            shards[i % 2].Add(($"user:{{{i % 7}}}:{i}", $"tagged {i}", 0));
-        }
-
-        shards[0].Add(("expiring", "soon", now + 600));
-        shards[1].Add(("expired", "gone", now - 10));
-        shards[0].Add(("binary", binary, 0));
-        shards[1].Add(("trailing-nul\0", "nul at the end", 0));
-        shards[0].Add(("{}empty-tag", "crc32 of an empty tag", 0));
-        shards[1].Add(("same", "same value", 0));
-
-        var folder = Path.Combine(Store, "incoming", Batch);
-        Directory.CreateDirectory(folder);
-        var createdAt = DateTimeOffset.FromUnixTimeSeconds(now);
-        var descriptor = new BatchDescriptor { BatchId = Batch, Shards = 2, Format = TargetFormat.PikaV4.Name(), Instances = instances, CreatedAt = createdAt };
-        File.WriteAllBytes(Path.Combine(folder, ObjectLayout.DescriptorName), LayoutJson.Serialize(descriptor));
-        for (var s = 0; s < 2; s++)
-        {
-            File.WriteAllLines(Path.Combine(folder, $"{s + 1:D6}.jsonl"), shards[s].Select(line => JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["key64"] = Convert.ToBase64String(Encoding.Latin1.GetBytes(line.Key)),
-                ["value64"] = Convert.ToBase64String(Encoding.Latin1.GetBytes(line.Value)),
-                ["expire"] = line.Expire,
-            })));
-        }
-
-        var convert = Cli("convert", "--in", Store, "--out", Store);
-        Assert.True(convert.ExitCode == 0, convert.ToString());
-        // Two shards are mapped into sorted runs and merged into disjoint key ranges; the manifest is built from the
-        // plan and the merge records, as the manifest function builds it.
-        var plan = LayoutJson.Deserialize<MergePlan>(File.ReadAllBytes(Path.Combine(Store, "plans", $"{Batch}.json")), "plan");
-        var merged = Directory.GetFiles(Path.Combine(Store, "state", Batch, "merged"), "*.json")
-            .Select(path => LayoutJson.Deserialize<MergedRecord>(File.ReadAllBytes(path), path));
-        var manifest = Path.Combine(Store, "manifests", $"{Batch}.json");
-        Directory.CreateDirectory(Path.GetDirectoryName(manifest)!);
-        File.WriteAllBytes(manifest, Manifests.Serialize(Manifests.BuildRanges(descriptor, plan, merged)));
-
-        var expected = new Dictionary<string, (string?, long)>(StringComparer.Ordinal);
-        foreach (var (key, value, expire) in shards.SelectMany(lines => lines))
-        {
-            expected[key] = (expire != 0 && expire <= now ? null : value, expire);
-        }
-
-        return expected;
-    }
 
     /// <summary>A key Pika wrote with SET and the same key and value ingested by us are stored alike, byte for byte, but for the creation time.</summary>
     private void AssertStoredAlike(int instances)
@@ -262,29 +204,4 @@ public sealed class ApplyOnStockPikaTests : IDisposable
 
     private static string Printable(string text) => JsonSerializer.Serialize(text);
 
-    private static CliResult Cli(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pika-ingest.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"pika-ingest {string.Join(' ', args)} did not finish");
-        }
-
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private sealed record CliResult(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
-    }
 }
