@@ -23,6 +23,9 @@ public sealed record FunctionEnvironment
 
     public const string PikaEndpointVariable = "PIKA_ENDPOINT";
 
+    /// <summary>The <see cref="PikaEndpointVariable"/> value that makes the manifest function stop at the manifest.</summary>
+    public const string ManifestsOnly = "none";
+
     public const string PikaPasswordVariable = "PIKA_PASSWORD";
 
     public const string IngestTimeoutVariable = "PIKA_INGEST_TIMEOUT_SECONDS";
@@ -57,7 +60,7 @@ public sealed record FunctionEnvironment
                 // Leave a third of the function's memory to the runtime and RocksDB; larger shards sort on disk.
                 MemoryBudget = memoryMb > 0 ? memoryMb * (1L << 20) * 2 / 3 : new SstStageOptions().MemoryBudget,
             },
-            PikaEndpoint = variable(PikaEndpointVariable) is { Length: > 0 } endpoint ? RequireEndpoint(endpoint) : null,
+            PikaEndpoint = variable(PikaEndpointVariable) is { Length: > 0 } endpoint ? (endpoint == ManifestsOnly ? endpoint : RequireEndpoint(endpoint)) : null,
             PikaPassword = variable(PikaPasswordVariable) is { Length: > 0 } password ? password : null,
             IngestTimeout = TimeSpan.FromSeconds(Number(variable, IngestTimeoutVariable, 840, 1, 86_400)),
         };
@@ -65,8 +68,18 @@ public sealed record FunctionEnvironment
 
     public IObjectStoreProvider OpenStore() => ObjectStores.OpenProvider(Store);
 
-    public IIngestClient IngestClient() =>
-        new RedisIngestClient(PikaEndpoint ?? throw new InvalidOperationException($"{PikaEndpointVariable} is not set: the manifest function needs the Pika master's host:port"), PikaPassword, IngestTimeout);
+    /// <summary>
+    /// The master's INGEST_S3 client; null when <see cref="PikaEndpointVariable"/> is <see cref="ManifestsOnly"/>: the
+    /// manifest is written and not ingested, for a stock Pika, which loads it with <c>pika-ingest apply</c>. Unset is an
+    /// error, so that a forgotten variable never passes for a choice.
+    /// </summary>
+    public IIngestClient? IngestClient() => PikaEndpoint switch
+    {
+        null => throw new InvalidOperationException(
+            $"{PikaEndpointVariable} is not set: the manifest function needs the Pika master's host:port (or '{ManifestsOnly}' to only write manifests, for pika-ingest apply on stock Pika)"),
+        ManifestsOnly => null,
+        var endpoint => new RedisIngestClient(endpoint, PikaPassword, IngestTimeout),
+    };
 
     private static long Number(Func<string, string?> variable, string name, long fallback, long min, long max)
     {

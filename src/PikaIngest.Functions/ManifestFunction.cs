@@ -26,8 +26,8 @@ public sealed class ManifestFunction
     {
     }
 
-    /// <summary>For tests and the local emulation: explicit dependencies.</summary>
-    public ManifestFunction(IObjectStoreProvider stores, IIngestClient ingest, Action<string> log)
+    /// <summary>For tests and the local emulation: explicit dependencies (no ingest client: write manifests only).</summary>
+    public ManifestFunction(IObjectStoreProvider stores, IIngestClient? ingest, Action<string> log)
     {
         _stage = new ManifestStage(stores, ingest, log);
         _log = log;

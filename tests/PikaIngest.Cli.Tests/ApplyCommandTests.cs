@@ -71,6 +71,37 @@ public sealed class ApplyCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_pika_3_5_batch_goes_into_db0_strings()
+    {
+        var expected = ConvertedBatches.Write(Store, Batch, 1, TargetFormat.PikaV35);
+        var strings = Path.Combine(Data, "db0", "strings");
+        Directory.CreateDirectory(strings);
+        using (var db = RocksDb.Open(new DbOptions().SetCreateIfMissing(true), strings))
+        {
+            db.Put(PikaV35Encoding.Instance.EncodeKey("existing"u8), PikaV35Encoding.Instance.EncodeValue("kept"u8, 0, 0));
+        }
+
+        AssertRefused(Apply(instances: 3, version: "3.5"), "--instances must be 1, not 3");
+        var result = Apply(instances: 1, version: "3.5");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var read = RocksDb.OpenReadOnly(new DbOptions(), strings, false);
+        using var iterator = read.NewIterator();
+        var stored = new Dictionary<string, (string Value, long ExpireUnixMs)>(StringComparer.Ordinal);
+        for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+        {
+            var record = PikaV35Encoding.Instance.Decode(iterator.Key(), iterator.Value());
+            stored[Encoding.Latin1.GetString(record.Key)] = (Encoding.Latin1.GetString(record.Value), record.ExpireUnixMs);
+        }
+
+        Assert.Equal("kept", stored["existing"].Value);
+        foreach (var (key, (value, expire)) in expected.Where(e => e.Value.Value is not null))
+        {
+            Assert.Equal((value!, expire * 1000), stored[key]);
+        }
+    }
+
+    [Fact]
     public void An_apply_interrupted_after_some_instances_finishes_the_others_without_ingesting_those_again()
     {
         ConvertedBatches.Write(Store, Batch, Instances);

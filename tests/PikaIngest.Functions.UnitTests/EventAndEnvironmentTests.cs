@@ -81,5 +81,15 @@ public sealed class EventAndEnvironmentTests
     {
         var error = Assert.Throws<InvalidOperationException>(() => new ManifestFunction(FunctionEnvironment.Read(_ => null)));
         Assert.Contains(FunctionEnvironment.PikaEndpointVariable, error.Message, StringComparison.Ordinal);
+        Assert.Contains("'none' to only write manifests", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_endpoint_of_none_makes_a_manifest_function_that_writes_manifests_only()
+    {
+        var environment = FunctionEnvironment.Read(name => name == FunctionEnvironment.PikaEndpointVariable ? "none" : null);
+
+        Assert.Null(environment.IngestClient());
+        _ = new ManifestFunction(environment);
     }
 }

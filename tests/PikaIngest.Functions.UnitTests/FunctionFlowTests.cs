@@ -53,6 +53,32 @@ public sealed class FunctionFlowTests
         Assert.Equal(ingestsBefore, flow.Pika.Ingests.Count);
     }
 
+    /// <summary>Stock Pika has no INGEST_S3: with no master configured the batch ends at its manifest, which <c>pika-ingest apply</c> loads.</summary>
+    [Fact]
+    public async Task Without_a_pika_master_the_batch_ends_at_its_manifest_and_nothing_is_ingested()
+    {
+        await using var flow = new FlowFixture(shards: 3);
+        var manifestOnly = new ManifestFunction(flow.Stores, null, flow.Log);
+        var router = new LocalEventRouter(
+            flow.Store,
+            (payload, _) => flow.Sst.HandleAsync(new MemoryStream(payload)),
+            (payload, _) => manifestOnly.HandleAsync(new MemoryStream(payload)),
+            (payload, _) => flow.Merge.HandleAsync(new MemoryStream(payload)),
+            new LocalEventRouterOptions { RetryDelay = TimeSpan.FromMilliseconds(50) },
+            flow.Log);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        await router.RunAsync(async token => await flow.Store.HeadAsync(ObjectLayout.Manifest(flow.Batch), token) is not null || router.DeadLetters.Count > 0, timeout.Token);
+        await router.PollOnceAsync();
+
+        Assert.Empty(router.DeadLetters);
+        var manifest = LayoutJson.Deserialize<Manifest>(File.ReadAllBytes(flow.PathOf(ObjectLayout.Manifest(flow.Batch))), "manifest");
+        Assert.Equal(3, manifest.Totals.Shards);
+        Assert.Empty(flow.Pika.Ingests);
+        Assert.Null(await flow.ResultAsync());
+        Assert.Contains(flow.LogLines, l => l.Contains($"pika-ingest apply --manifest {flow.Store.Location}/{ObjectLayout.Manifest(flow.Batch)}", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_router_told_to_handle_one_batch_leaves_the_other_batches_of_the_bucket_alone()
     {

@@ -13,7 +13,7 @@ internal static class InvokeCommand
         function.AcceptOnlyFromAmong("sst", "merge", "manifest");
         var eventFile = new Option<string>("--event") { Description = "S3 notification event JSON (see events/)", Required = true };
         var store = new Option<string?>("--store") { Description = $"Store the event's bucket lives in: s3 or file:///root (default: ${FunctionEnvironment.StoreVariable}, else s3)" };
-        var pika = new Option<string?>("--pika") { Description = $"Pika master host:port for the manifest function (default: ${FunctionEnvironment.PikaEndpointVariable})" };
+        var pika = new Option<string?>("--pika") { Description = $"Pika master host:port for the manifest function, or none to only write the manifest (default: ${FunctionEnvironment.PikaEndpointVariable})" };
         var password = new Option<string?>("--pika-password") { Description = $"Pika password (default: ${FunctionEnvironment.PikaPasswordVariable})" };
         var command = new Command("invoke", "Run the SST, merge or manifest function in-process on an event file, as Lambda would") { function, eventFile, store, pika, password };
         command.SetAction((result, cancellation) => CliErrors.RunAsync(async () =>

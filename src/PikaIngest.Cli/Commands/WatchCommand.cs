@@ -15,7 +15,7 @@ internal static class WatchCommand
     {
         var store = new Option<string>("--store") { Description = "s3 (standard AWS chain, AWS_ENDPOINT_URL_S3) or file:///root", DefaultValueFactory = _ => "s3" };
         var bucket = new Option<string>("--bucket") { Description = "Bucket to watch", Required = true };
-        var pika = new Option<string?>("--pika") { Description = $"Pika master host:port (default: ${FunctionEnvironment.PikaEndpointVariable})" };
+        var pika = new Option<string?>("--pika") { Description = $"Pika master host:port, or none to only write manifests for pika-ingest apply (default: ${FunctionEnvironment.PikaEndpointVariable})" };
         var password = new Option<string?>("--pika-password") { Description = $"Pika password (default: ${FunctionEnvironment.PikaPasswordVariable})" };
         var interval = new Option<double>("--interval") { Description = "Seconds between polls when idle", DefaultValueFactory = _ => 2 };
         var concurrency = new Option<int>("--concurrency") { Description = "Handler invocations at once", DefaultValueFactory = _ => 2 };

@@ -19,6 +19,9 @@ public enum BatchOutcome
     /// <summary>INGEST_S3 answered OK (now, or in an earlier invocation).</summary>
     Ingested,
 
+    /// <summary>No Pika master to ingest: the manifest is written for <c>pika-ingest apply</c> into a stopped stock Pika.</summary>
+    ManifestWritten,
+
     AlreadyIngested,
 
     /// <summary>Not a state record, or a batch without a usable descriptor.</summary>
@@ -35,9 +38,10 @@ public sealed record BatchStageResult(string Bucket, string BatchId, BatchOutcom
 /// manifest if absent, call INGEST_S3 and record the outcome once. A failed shard or merge fails the
 /// batch without an ingest.
 /// An ingest error or timeout throws, so the platform retries and finally routes the event to the
-/// on-failure destination; nothing claims success that the node did not confirm.
+/// on-failure destination; nothing claims success that the node did not confirm. Without an ingest
+/// client (no master configured) the batch ends at its manifest, for <c>pika-ingest apply</c>.
 /// </summary>
-public sealed partial class ManifestStage(IObjectStoreProvider stores, IIngestClient ingest, Action<string> log, int maxRecordBytes = 1 << 20)
+public sealed partial class ManifestStage(IObjectStoreProvider stores, IIngestClient? ingest, Action<string> log, int maxRecordBytes = 1 << 20)
 {
     public async Task<BatchStageResult> ProcessAsync(S3ObjectEvent created, CancellationToken cancellation = default)
     {
@@ -184,6 +188,13 @@ public sealed partial class ManifestStage(IObjectStoreProvider stores, IIngestCl
         else
         {
             log($"batch {batch}: {why}; wrote {manifestKey}");
+        }
+
+        if (ingest is null)
+        {
+            log($"batch {batch}: {manifestKey} is ready; no Pika master is configured, so it is not ingested: load it into each stopped stock Pika with "
+                + $"pika-ingest apply --manifest {store.Location}/{manifestKey} --pika-data <db-path> --instances <n>");
+            return new BatchStageResult(store.Bucket, batch, BatchOutcome.ManifestWritten, manifestKey);
         }
 
         var stopwatch = Stopwatch.StartNew();
