@@ -2,19 +2,23 @@
 # Runs every test. Installs what the tests need first (stock RocksDB tools to prove our SSTs
 # are readable by RocksDB itself, Redis for client/differential tests), then `dotnet test`.
 # Usage: ./test.sh [extra dotnet test arguments]
-#        ./test.sh --stock-pika PATH [extra dotnet test arguments]
-#          runs only the compatibility suite against the stock Pika executable PATH (built by
-#          scripts/stock-pika/build.sh); without it those tests are reported as skipped, not run.
+#        ./test.sh --stock-pika PATH [--stock-pika-35 PATH35] [extra dotnet test arguments]
+#          runs only the compatibility suite against the stock Pika 4 executable PATH (and the
+#          Pika 3.5 one, PATH35), built by scripts/stock-pika/build.sh; without them those tests
+#          are reported as skipped, not run.
 set -euo pipefail
 cd "$(dirname "$0")"
 target=IngestFunctions.sln
-if [ "${1:-}" = "--stock-pika" ]; then
-  [ -n "${2:-}" ] && [ -x "$2" ] || { echo "test.sh: --stock-pika needs the path of a stock Pika executable (got '${2:-}')" >&2; exit 2; }
-  PIKA_SERVER="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
-  export PIKA_SERVER
+executable() { # flag path: the absolute path of an executable, or exit 2 naming the flag
+  [ -n "${2:-}" ] && [ -x "$2" ] || { echo "test.sh: $1 needs the path of a stock Pika executable (got '${2:-}')" >&2; exit 2; }
+  echo "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+}
+while [ "${1:-}" = "--stock-pika" ] || [ "${1:-}" = "--stock-pika-35" ]; do
+  if [ "$1" = "--stock-pika" ]; then PIKA_SERVER="$(executable "$1" "${2:-}")"; export PIKA_SERVER
+  else PIKA_SERVER_35="$(executable "$1" "${2:-}")"; export PIKA_SERVER_35; fi
   target=tests/PikaIngest.StockPika.Tests/PikaIngest.StockPika.Tests.csproj
   shift 2
-fi
+done
 scripts/install-deps.sh
 log="${TMPDIR:-/tmp}/pika-ingest-test.log"
 status=0

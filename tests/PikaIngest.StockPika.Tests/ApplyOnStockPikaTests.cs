@@ -89,6 +89,38 @@ public sealed class ApplyOnStockPikaTests : IDisposable
         }
     }
 
+    /// <summary>Pika 3.5 keeps strings in their own RocksDB, raw keys, values with an int32 expiry in seconds: a pika-v3.5 batch there.</summary>
+    [StockPika35Fact]
+    public async Task A_pika_3_5_batch_applied_to_a_stopped_pika_3_5_reads_back_through_its_commands()
+    {
+        var expected = ConvertedBatches.Write(Store, Batch, 1, TargetFormat.PikaV35);
+        await using (var pika = await StockPikaServer.StartAsync(PikaFolder, executable: StockPikaServer.Executable35))
+        {
+            Assert.Equal("+OK\r\n", await pika.CommandAsync("SET", "native", "same value"));
+            await pika.StopAsync();
+        }
+
+        var apply = ProcessRunner.PikaIngest("apply", "--manifest", Path.Combine(Store, "manifests", $"{Batch}.json"), "--pika-data", Path.Combine(PikaFolder, "db"), "--instances", "1", "--pika-version", "3.5");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+
+        await using (var pika = await StockPikaServer.StartAsync(PikaFolder, executable: StockPikaServer.Executable35))
+        {
+            foreach (var (key, (value, expire)) in expected)
+            {
+                var reply = Encoding.Latin1.GetString(await pika.CommandBytesAsync("GET", key));
+                Assert.True(value is null ? reply == "$-1\r\n" : reply == $"${Encoding.Latin1.GetByteCount(value)}\r\n{value}\r\n", $"GET {Printable(key)}: {Printable(reply)}");
+                if (value is not null)
+                {
+                    var ttl = Integer(await pika.CommandAsync("TTL", key));
+                    Assert.True(expire == 0 ? ttl == -1 : Math.Abs(ttl - (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds())) <= 2, $"TTL {Printable(key)}: {ttl}");
+                }
+            }
+
+            Assert.Equal("$10\r\nsame value\r\n", await pika.CommandAsync("GET", "native"));
+            await pika.StopAsync();
+        }
+    }
+
     [StockPikaFact]
     public async Task Apply_refuses_a_running_pika_and_a_wrong_instance_count_and_writes_nothing()
     {

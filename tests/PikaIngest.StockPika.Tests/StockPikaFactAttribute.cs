@@ -29,3 +29,16 @@ public sealed class StockPikaTheoryAttribute : TheoryAttribute
         }
     }
 }
+
+/// <summary>A test that needs a stock Pika 3.5 executable (<c>PIKA_SERVER_35</c>, <c>./test.sh --stock-pika PATH --stock-pika-35 PATH</c>).</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class StockPika35FactAttribute : FactAttribute
+{
+    public StockPika35FactAttribute()
+    {
+        if (StockPikaServer.Executable35 is null)
+        {
+            Skip = $"not run: {StockPikaServer.Server35Variable} does not name a stock Pika 3.5 executable; build one with scripts/stock-pika/build.sh --version 3.5.5 and run ./test.sh --stock-pika PATH --stock-pika-35 PATH";
+        }
+    }
+}

@@ -17,6 +17,7 @@ public sealed partial class StockPikaServer : IAsyncDisposable
 {
     public const string ServerVariable = "PIKA_SERVER";
     public const string ConfVariable = "PIKA_CONF";
+    public const string Server35Variable = "PIKA_SERVER_35";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
     private readonly List<string> _output = [];
@@ -36,13 +37,14 @@ public sealed partial class StockPikaServer : IAsyncDisposable
         $"not run: {ServerVariable} does not name a stock Pika executable ({ServerVariable}='{Environment.GetEnvironmentVariable(ServerVariable)}'); "
         + "build one with scripts/stock-pika/build.sh and run ./test.sh --stock-pika PATH";
 
-    /// <summary>Pika's own conf file that every started server's conf is made from.</summary>
-    public static string ConfTemplate =>
-        Environment.GetEnvironmentVariable(ConfVariable) is { Length: > 0 } conf ? conf
-            : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Executable ?? throw new InvalidOperationException(NotConfiguredReason))!, "..", "conf", "pika.conf"));
+    /// <summary>A stock Pika 3.5 executable (<c>PIKA_SERVER_35</c>), for the Pika 3.5 layout; null when unset.</summary>
+    public static string? Executable35 =>
+        Environment.GetEnvironmentVariable(Server35Variable) is { Length: > 0 } path && File.Exists(path) ? Path.GetFullPath(path) : null;
 
-    /// <summary>Pika 4 keeps every type of a DB in <c>db-instance-num</c> RocksDB instances; Pika 3.5 keeps one RocksDB per type.</summary>
-    public static bool HasInstances => File.ReadAllText(ConfTemplate).Contains("db-instance-num", StringComparison.Ordinal);
+    /// <summary>Pika's own conf file a server's conf is made from: <c>PIKA_CONF</c> for <c>PIKA_SERVER</c>, else the build's <c>conf/pika.conf</c> beside <c>bin/</c>.</summary>
+    public static string ConfTemplateFor(string executable) =>
+        executable == Executable && Environment.GetEnvironmentVariable(ConfVariable) is { Length: > 0 } conf ? conf
+            : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(executable)!, "..", "conf", "pika.conf"));
 
     public int Port { get; }
 
@@ -76,9 +78,10 @@ public sealed partial class StockPikaServer : IAsyncDisposable
     /// </summary>
     /// <param name="instances">Pika 4's <c>db-instance-num</c>; null keeps the conf's (stock: 3).</param>
     /// <param name="settings">Further conf keys, e.g. <c>cache-model</c> = 0 to switch off Pika 4's read cache.</param>
-    public static async Task<StockPikaServer> StartAsync(string folder, int? instances = null, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="executable">Another stock Pika than <c>PIKA_SERVER</c>'s, e.g. <see cref="Executable35"/>.</param>
+    public static async Task<StockPikaServer> StartAsync(string folder, int? instances = null, IReadOnlyDictionary<string, string>? settings = null, string? executable = null)
     {
-        var executable = Executable ?? throw new InvalidOperationException(NotConfiguredReason);
+        executable ??= Executable ?? throw new InvalidOperationException(NotConfiguredReason);
         Directory.CreateDirectory(folder);
         folder = Path.GetFullPath(folder);
         var port = FreePort();
@@ -106,7 +109,7 @@ public sealed partial class StockPikaServer : IAsyncDisposable
         }
 
         var confPath = Path.Combine(folder, "pika.conf");
-        await File.WriteAllTextAsync(confPath, Conf(await File.ReadAllTextAsync(ConfTemplate), conf));
+        await File.WriteAllTextAsync(confPath, Conf(await File.ReadAllTextAsync(ConfTemplateFor(executable)), conf));
 
         var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder };
         start.ArgumentList.Add("-c");
