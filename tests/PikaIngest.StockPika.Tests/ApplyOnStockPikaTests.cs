@@ -76,6 +76,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
             var counts = $"db0 Strings_keys={live.Count}, expires={expiring}, invalid_keys={expired}";
             var counted = await WaitForAsync(async () => await pika.CommandAsync("INFO", "keyspace", "1"), info => info.Contains(counts, StringComparison.Ordinal));
             Assert.True(counted.Contains(counts, StringComparison.Ordinal), counted);
+            Assert.Equal($":{live.Count}\r\n", await pika.CommandAsync("DBSIZE"));
             await pika.StopAsync();
         }
 
