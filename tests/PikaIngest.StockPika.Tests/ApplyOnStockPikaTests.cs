@@ -140,6 +140,9 @@ public sealed class ApplyOnStockPikaTests : IDisposable
         Assert.False(File.Exists(Path.Combine(data, StockPikaApply.AppliedFileName)));
         Assert.False(File.Exists(Path.Combine(data, StockPikaApply.ApplyingFileName)));
         Assert.Equal("$-1\r\n", await pika.CommandAsync("GET", "plain:1"));
+
+        // The lock is tried before RocksDB opens anything: a RocksDB open would have rotated Pika's LOG first.
+        Assert.Empty(Directory.GetFiles(Path.Combine(data, "db0"), "LOG.old*", SearchOption.AllDirectories));
     }
 
     private async Task<StockPikaServer> StartPikaAsync(int instances) =>

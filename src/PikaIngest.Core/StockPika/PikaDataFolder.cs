@@ -91,14 +91,22 @@ public sealed class PikaDataFolder
     /// before anything is ingested into any: a Pika that is running, or any instance that cannot be opened, stops
     /// the apply with nothing written. Opening must not write either (see <see cref="Open"/>).
     /// </summary>
-    public IReadOnlyList<PikaInstance> OpenAll()
+    /// <param name="logFolder">Where RocksDB writes its info log for these opens, so that Pika's own LOG files are left as they are.</param>
+    public IReadOnlyList<PikaInstance> OpenAll(string logFolder)
     {
+        // RocksDB renames the info log before it takes the lock, so a running Pika is found by the lock itself first.
+        foreach (var folder in Instances)
+        {
+            RequireUnlocked(folder);
+        }
+
+        Directory.CreateDirectory(logFolder);
         var opened = new List<PikaInstance>();
         try
         {
             foreach (var folder in Instances)
             {
-                opened.Add(PikaInstance.Open(folder));
+                opened.Add(PikaInstance.Open(folder, logFolder));
             }
 
             return opened;
@@ -107,6 +115,28 @@ public sealed class PikaDataFolder
         {
             opened.ForEach(instance => instance.Dispose());
             throw;
+        }
+    }
+
+    /// <summary>Takes and releases the POSIX lock RocksDB holds on <c>LOCK</c> (fcntl F_SETLK over the whole file) while a database is open.</summary>
+    private static void RequireUnlocked(string folder)
+    {
+        var lockFile = System.IO.Path.Combine(folder, "LOCK");
+        if (!File.Exists(lockFile) || !OperatingSystem.IsLinux())
+        {
+            // No lock file, nothing to hold it; off Linux (where stock Pika does not run) RocksDB's own lock still refuses.
+            return;
+        }
+
+        using var stream = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        try
+        {
+            stream.Lock(0, 0);
+            stream.Unlock(0, 0);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"{folder} is locked by another process: Pika is running; stop it first ({e.Message})", e);
         }
     }
 
@@ -137,12 +167,13 @@ public sealed class PikaInstance : IDisposable
     /// WAL Pika left is replayed into memory only (no flush on recovery or at close), compactions are off, and a
     /// file RocksDB still has to write (the default column family's memtable, when an ingested range overlaps it)
     /// uses the SST format version our converter writes. Pika's list and zset-score column families get Pika's
-    /// comparators, which RocksDB checks by name and orders the replayed WAL with.
+    /// comparators, which RocksDB checks by name and orders the replayed WAL with. RocksDB's info log goes to
+    /// <paramref name="logFolder"/>, not over Pika's LOG.
     /// </summary>
     /// <exception cref="InvalidOperationException">RocksDB refused to open it; a held lock means Pika is running.</exception>
-    public static PikaInstance Open(string folder)
+    public static PikaInstance Open(string folder, string logFolder)
     {
-        var options = new DbOptions().SetCreateIfMissing(false).SetCreateMissingColumnFamilies(false);
+        var options = new DbOptions().SetCreateIfMissing(false).SetCreateMissingColumnFamilies(false).SetDbLogDir(logFolder);
         Native.Instance.rocksdb_options_set_avoid_flush_during_recovery(options.Handle, 1);
         Native.Instance.rocksdb_options_set_avoid_flush_during_shutdown(options.Handle, 1);
         string[] names;

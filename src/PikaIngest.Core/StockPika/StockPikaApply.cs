@@ -136,7 +136,7 @@ public sealed class StockPikaApply(Action<string> log)
         var fetched = clock.Elapsed;
         log($"batch {manifest.BatchId}: {files.Count} files, {files.Sum(f => f.Size)} bytes fetched and verified in {fetched.TotalSeconds:F2} s");
 
-        var opened = folder.OpenAll();
+        var opened = folder.OpenAll(Path.Combine(staging, "rocksdb-log"));
         try
         {
             for (var instance = 0; instance < opened.Count; instance++)
