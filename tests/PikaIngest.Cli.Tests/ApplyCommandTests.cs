@@ -106,8 +106,15 @@ public sealed class ApplyCommandTests : IDisposable
     {
         ConvertedBatches.Write(Store, Batch, Instances);
         CreatePika4(Data, Instances);
-        File.WriteAllText(Path.Combine(Data, StockPikaApply.ApplyingFileName), $$"""{"version":1,"batchId":"{{Batch}}","instancesDone":[0]}""");
+        var currents = Enumerable.Range(0, Instances).Select(i => File.ReadAllText(Path.Combine(Data, "db0", $"{i}", "CURRENT")).Trim()).ToList();
+        var applying = Path.Combine(Data, StockPikaApply.ApplyingFileName);
 
+        // Instance 2 was opened since (its CURRENT moved on): whether the batch is in it is unknown, so nothing is done.
+        File.WriteAllText(applying, $$"""{"version":1,"batchId":"{{Batch}}","instancesDone":[0],"currents":["{{currents[0]}}","{{currents[1]}}","MANIFEST-000001"]}""");
+        AssertRefused(Apply(), "instance(s) 2 were opened (by Pika?) after the apply of batch");
+        Assert.All(ReadStrings(Data, Instances), strings => Assert.Equal(["existing"], strings.Keys));
+
+        File.WriteAllText(applying, $$"""{"version":1,"batchId":"{{Batch}}","instancesDone":[0],"currents":["{{currents[0]}}","{{currents[1]}}","{{currents[2]}}"]}""");
         var result = Apply();
 
         Assert.True(result.ExitCode == 0, result.ToString());

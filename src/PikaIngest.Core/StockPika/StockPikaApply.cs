@@ -67,6 +67,9 @@ public sealed record StockPikaApplyingRecord
     public required string BatchId { get; init; }
 
     public required IReadOnlyList<int> InstancesDone { get; init; }
+
+    /// <summary>Each instance's CURRENT (its MANIFEST's name) while this apply held it open: a different one later means it was opened since.</summary>
+    public IReadOnlyList<string>? Currents { get; init; }
 }
 
 public enum ApplyOutcome
@@ -136,9 +139,24 @@ public sealed class StockPikaApply(Action<string> log)
         var fetched = clock.Elapsed;
         log($"batch {manifest.BatchId}: {files.Count} files, {files.Sum(f => f.Size)} bytes fetched and verified in {fetched.TotalSeconds:F2} s");
 
+        // Every open writes a new MANIFEST and points CURRENT at it. An instance left not done whose CURRENT is no
+        // longer the one this apply saw was opened since (by Pika): it may hold writes newer than the batch, and
+        // whether the batch went in before the interruption is unknown, so it is not touched.
+        var reopened = applying?.Currents is { } seen
+            ? Enumerable.Range(0, folder.Instances.Count).Where(i => !done.Contains(i) && i < seen.Count && seen[i] != Current(folder.Instances[i])).ToList()
+            : [];
+        if (reopened.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"{applyingPath}: instance(s) {string.Join(", ", reopened)} were opened (by Pika?) after the apply of batch {manifest.BatchId} was interrupted, "
+                + "so their data may be newer than the batch; restore the data folder from its backup and apply again");
+        }
+
         var opened = folder.OpenAll(Path.Combine(staging, "rocksdb-log"));
         try
         {
+            var currents = folder.Instances.Select(Current).ToList();
+            AtomicFile.Write(applyingPath, LayoutJson.Serialize(new StockPikaApplyingRecord { BatchId = manifest.BatchId, InstancesDone = [.. done.Order()], Currents = currents }));
             for (var instance = 0; instance < opened.Count; instance++)
             {
                 if (done.Contains(instance))
@@ -154,7 +172,7 @@ public sealed class StockPikaApply(Action<string> log)
                 }
 
                 done.Add(instance);
-                AtomicFile.Write(applyingPath, LayoutJson.Serialize(new StockPikaApplyingRecord { BatchId = manifest.BatchId, InstancesDone = [.. done.Order()] }));
+                AtomicFile.Write(applyingPath, LayoutJson.Serialize(new StockPikaApplyingRecord { BatchId = manifest.BatchId, InstancesDone = [.. done.Order()], Currents = currents }));
                 log($"instance {instance} ({opened[instance].Folder}): {mine.Count} files ingested");
             }
         }
@@ -180,6 +198,8 @@ public sealed class StockPikaApply(Action<string> log)
         log($"batch {manifest.BatchId} applied to {folder.Path} in {clock.Elapsed.TotalSeconds:F2} s; recorded in {appliedPath}");
         return ApplyOutcome.Applied;
     }
+
+    private static string Current(string instanceFolder) => File.ReadAllText(Path.Combine(instanceFolder, "CURRENT")).Trim();
 
     /// <summary>The batches applied so far; a damaged line stops the apply, naming the file and line.</summary>
     public static List<StockPikaAppliedRecord> ReadApplied(string path)
