@@ -25,6 +25,7 @@ internal sealed class GroupCommit : IDisposable
     private List<CommitWaiter> _waiting = [];
     private List<CommitWaiter> _spare = [];
     private Task _committing = Task.CompletedTask;
+    private bool _open;
     private long _commits;
     private long _replies;
 
@@ -35,17 +36,12 @@ internal sealed class GroupCommit : IDisposable
         _signalReceiver = receiver;
     }
 
-    /// <summary>Whether connections are waiting for a commit: a reply sent now could show their writes before those are published.</summary>
-    public bool IsOpen
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _waiting.Count > 0;
-            }
-        }
-    }
+    /// <summary>
+    /// Whether connections are waiting for a commit: a reply sent now could show their writes before those are
+    /// published. Read on every reply, so without the lock (a write that joins just after this read is one the reply
+    /// could not have seen).
+    /// </summary>
+    public bool IsOpen => Volatile.Read(ref _open);
 
     /// <summary>Commits made (INFO stats' group_commits): with <see cref="Replies"/>, how many replies a commit covers on average.</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -82,6 +78,7 @@ internal sealed class GroupCommit : IDisposable
         {
             first = _waiting.Count == 0;
             _waiting.Add(waiter);
+            _open = true;
         }
 
         if (first)
@@ -119,6 +116,7 @@ internal sealed class GroupCommit : IDisposable
             {
                 committed = _waiting;
                 _waiting = _spare;
+                _open = false;
             }
 
             Interlocked.Increment(ref _commits);
@@ -152,6 +150,7 @@ internal sealed class GroupCommit : IDisposable
         {
             waiting = _waiting;
             _waiting = [];
+            _open = false;
         }
 
         foreach (var waiter in waiting)
