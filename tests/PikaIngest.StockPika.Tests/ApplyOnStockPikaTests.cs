@@ -50,20 +50,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
 
         await using (var pika = await StartPikaAsync(instances))
         {
-            foreach (var (key, (value, expire)) in expected)
-            {
-                var reply = Encoding.Latin1.GetString(await pika.CommandBytesAsync("GET", key));
-                Assert.True(value is null ? reply == "$-1\r\n" : reply == $"${Encoding.Latin1.GetByteCount(value)}\r\n{value}\r\n", $"GET {Printable(key)}: {Printable(reply)}");
-                if (value is not null)
-                {
-                    var ttl = Integer(await pika.CommandAsync("TTL", key));
-                    Assert.True(expire == 0 ? ttl == -1 : Math.Abs(ttl - (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds())) <= 2, $"TTL {Printable(key)}: {ttl}");
-                    var pttl = Integer(await pika.CommandAsync("PTTL", key));
-                    Assert.True(expire == 0 ? pttl == -1 : pttl > 0 && pttl <= (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1) * 1000, $"PTTL {Printable(key)}: {pttl}");
-                }
-
-                Assert.Equal(value is null ? 0 : 1, Integer(await pika.CommandAsync("EXISTS", key)));
-            }
+            await AssertReadsBackAsync(pika, expected, pttl: true);
 
             Assert.Equal("$10\r\nsame value\r\n", await pika.CommandAsync("GET", "native"));
             var live = expected.Where(e => e.Value.Value is not null).Select(e => e.Key).Append("native").Order(StringComparer.Ordinal).ToList();
@@ -106,16 +93,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
 
         await using (var pika = await StockPikaServer.StartAsync(PikaFolder, executable: StockPikaServer.Executable35))
         {
-            foreach (var (key, (value, expire)) in expected)
-            {
-                var reply = Encoding.Latin1.GetString(await pika.CommandBytesAsync("GET", key));
-                Assert.True(value is null ? reply == "$-1\r\n" : reply == $"${Encoding.Latin1.GetByteCount(value)}\r\n{value}\r\n", $"GET {Printable(key)}: {Printable(reply)}");
-                if (value is not null)
-                {
-                    var ttl = Integer(await pika.CommandAsync("TTL", key));
-                    Assert.True(expire == 0 ? ttl == -1 : Math.Abs(ttl - (expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds())) <= 2, $"TTL {Printable(key)}: {ttl}");
-                }
-            }
+            await AssertReadsBackAsync(pika, expected, pttl: false);
 
             Assert.Equal("$10\r\nsame value\r\n", await pika.CommandAsync("GET", "native"));
             await pika.StopAsync();
@@ -143,6 +121,30 @@ public sealed class ApplyOnStockPikaTests : IDisposable
 
         // The lock is tried before RocksDB opens anything: a RocksDB open would have rotated Pika's LOG first.
         Assert.Empty(Directory.GetFiles(Path.Combine(data, "db0"), "LOG.old*", SearchOption.AllDirectories));
+    }
+
+    /// <summary>Every key of the batch through GET and EXISTS, and TTL (and PTTL) of each live one, against what the batch says.</summary>
+    private static async Task AssertReadsBackAsync(StockPikaServer pika, Dictionary<string, (string? Value, long Expire)> expected, bool pttl)
+    {
+        foreach (var (key, (value, expire)) in expected)
+        {
+            var reply = Encoding.Latin1.GetString(await pika.CommandBytesAsync("GET", key));
+            Assert.True(value is null ? reply == "$-1\r\n" : reply == $"${Encoding.Latin1.GetByteCount(value)}\r\n{value}\r\n", $"GET {Printable(key)}: {Printable(reply)}");
+            Assert.Equal(value is null ? 0 : 1, Integer(await pika.CommandAsync("EXISTS", key)));
+            if (value is null)
+            {
+                continue;
+            }
+
+            var left = expire - DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var ttl = Integer(await pika.CommandAsync("TTL", key));
+            Assert.True(expire == 0 ? ttl == -1 : Math.Abs(ttl - left) <= 2, $"TTL {Printable(key)}: {ttl}");
+            if (pttl)
+            {
+                var ms = Integer(await pika.CommandAsync("PTTL", key));
+                Assert.True(expire == 0 ? ms == -1 : ms > 0 && ms <= (left + 1) * 1000, $"PTTL {Printable(key)}: {ms}");
+            }
+        }
     }
 
     private async Task<StockPikaServer> StartPikaAsync(int instances) =>
