@@ -227,13 +227,7 @@ public sealed class ApplyCommandTests : IDisposable
         var families = new ColumnFamilies();
         foreach (var name in PikaColumnFamilies)
         {
-            var family = new ColumnFamilyOptions();
-            families.Add(name, name switch
-            {
-                "list_data_cf" => family.SetComparator(PikaComparators.ListsDataKey),
-                "zset_score_cf" => family.SetComparator(PikaComparators.ZSetsScoreKey),
-                _ => family,
-            });
+            families.Add(name, new ColumnFamilyOptions().WithPikaComparator(name));
         }
 
         return families;

@@ -171,13 +171,7 @@ public sealed class ApplyOnStockPikaTests : IDisposable
         var families = new ColumnFamilies();
         foreach (var name in RocksDb.ListColumnFamilies(options, folder))
         {
-            var family = new ColumnFamilyOptions();
-            families.Add(name, name switch
-            {
-                "list_data_cf" => family.SetComparator(PikaComparators.ListsDataKey),
-                "zset_score_cf" => family.SetComparator(PikaComparators.ZSetsScoreKey),
-                _ => family,
-            });
+            families.Add(name, new ColumnFamilyOptions().WithPikaComparator(name));
         }
 
         using var db = RocksDb.OpenReadOnly(options, folder, families, false);

@@ -20,6 +20,14 @@ internal static class PikaComparators
 
     public static Comparator ZSetsScoreKey { get; } = new ZSetsScoreKeyComparator();
 
+    /// <summary><paramref name="family"/> with the comparator Pika 4 opens column family <paramref name="name"/> with (<c>Redis::Open</c>), if it is not bytewise.</summary>
+    public static ColumnFamilyOptions WithPikaComparator(this ColumnFamilyOptions family, string name) => name switch
+    {
+        "list_data_cf" => family.SetComparator(ListsDataKey),
+        "zset_score_cf" => family.SetComparator(ZSetsScoreKey),
+        _ => family,
+    };
+
     /// <summary>Where the user key's <c>\0\0</c> delimiter ends (<c>SeekUserkeyDelim</c>), or <paramref name="from"/> if there is none.</summary>
     private static int SeekUserKeyDelimiter(ReadOnlySpan<byte> key, int from)
     {

@@ -189,16 +189,10 @@ public sealed class PikaInstance : IDisposable
         var families = new ColumnFamilies();
         foreach (var name in names)
         {
-            var family = new ColumnFamilyOptions()
+            families.Add(name, new ColumnFamilyOptions()
                 .SetDisableAutoCompactions(1)
-                .SetBlockBasedTableFactory(new BlockBasedTableOptions().SetFormatVersion(SstOptions.DefaultFormatVersion));
-            family = name switch
-            {
-                "list_data_cf" => family.SetComparator(PikaComparators.ListsDataKey),
-                "zset_score_cf" => family.SetComparator(PikaComparators.ZSetsScoreKey),
-                _ => family,
-            };
-            families.Add(name, family);
+                .SetBlockBasedTableFactory(new BlockBasedTableOptions().SetFormatVersion(SstOptions.DefaultFormatVersion))
+                .WithPikaComparator(name));
         }
 
         try

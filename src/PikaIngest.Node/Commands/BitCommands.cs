@@ -42,8 +42,7 @@ internal static class BitCommands
             if (grown || previous != on)
             {
                 value[index] = (byte)((value[index] & ~(1 << shift)) | ((int)on << shift));
-                store.Put(key, value, expireMs, now);
-                StringCommands.LogSet(gate, key, value, expireMs);
+                StringCommands.PutAndLogSet(gate, store, key, value, expireMs, now);
             }
         }
 
@@ -259,8 +258,7 @@ internal static class BitCommands
             else
             {
                 // As Redis's setKey: the destination is replaced, its TTL with it.
-                store.Put(destination, result, 0, now);
-                StringCommands.LogSet(gate, destination, result, 0);
+                StringCommands.PutAndLogSet(gate, store, destination, result, 0, now);
             }
         }
 

@@ -303,9 +303,8 @@ internal static class KeyCommands
                 return null;
             }
 
-            store.Put(destination, existing.Value, existing.ExpireUnixMs, now);
+            StringCommands.PutAndLogSet(gate, store, destination, existing.Value, existing.ExpireUnixMs, now);
             store.Delete(source, now);
-            StringCommands.LogSet(gate, destination, existing.Value, existing.ExpireUnixMs);
             LogDel(gate, source);
         }
 
@@ -376,8 +375,7 @@ internal static class KeyCommands
                 return null;
             }
 
-            store.Put(destination, existing.Value, existing.ExpireUnixMs, now);
-            StringCommands.LogSet(gate, destination, existing.Value, existing.ExpireUnixMs);
+            StringCommands.PutAndLogSet(gate, store, destination, existing.Value, existing.ExpireUnixMs, now);
         }
 
         context.Reply.WriteInteger(1);

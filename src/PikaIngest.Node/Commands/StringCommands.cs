@@ -170,8 +170,7 @@ internal static class StringCommands
                 expireMs = existing.ExpireUnixMs;
             }
 
-            store.Put(key, value, expireMs, now);
-            LogSet(gate, key, value, expireMs);
+            PutAndLogSet(gate, store, key, value, expireMs, now);
         }
 
         if ((options & SetOptions.Get) == 0)
@@ -180,6 +179,13 @@ internal static class StringCommands
         }
 
         return null;
+    }
+
+    /// <summary>Stores a whole value and logs it as <see cref="LogSet"/> does, so no such write reaches the store without its binlog item.</summary>
+    internal static void PutAndLogSet(WriteGate gate, IStringStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireMs, long nowMs)
+    {
+        store.Put(key, value, expireMs, nowMs);
+        LogSet(gate, key, value, expireMs);
     }
 
     /// <summary>Logs <c>SET key value [PXAT ms]</c>: the state a write left, independent of when it is replayed.</summary>
@@ -212,8 +218,7 @@ internal static class StringCommands
                 return null;
             }
 
-            store.Put(key, context.Arg(2), 0, now);
-            LogSet(gate, key, context.Arg(2), 0);
+            PutAndLogSet(gate, store, key, context.Arg(2), 0, now);
         }
 
         context.Reply.WriteInteger(1);
@@ -458,8 +463,7 @@ internal static class StringCommands
             result = current + increment;
             Span<byte> text = stackalloc byte[20];
             result.TryFormat(text, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
-            store.Put(key, text[..length], expireMs, now);
-            LogSet(gate, key, text[..length], expireMs);
+            PutAndLogSet(gate, store, key, text[..length], expireMs, now);
         }
 
         context.Reply.WriteInteger(result);
@@ -488,11 +492,9 @@ internal static class StringCommands
             current.CopyTo(combined, 0);
             suffix.CopyTo(combined.AsSpan(current.Length));
             var expireMs = exists ? existing.ExpireUnixMs : 0;
-            store.Put(key, combined, expireMs, now);
-
             // Logged as the SET of the result, like every write: replaying an item twice (a slave resuming from
             // its last recorded position) must not append twice.
-            LogSet(gate, key, combined, expireMs);
+            PutAndLogSet(gate, store, key, combined, expireMs, now);
             length = combined.Length;
         }
 
@@ -538,8 +540,7 @@ internal static class StringCommands
             var now = context.NowMs;
             var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (new byte[end], 0, 0);
             patch.CopyTo(value.AsSpan((int)offset));
-            store.Put(key, value, expireMs, now);
-            LogSet(gate, key, value, expireMs);
+            PutAndLogSet(gate, store, key, value, expireMs, now);
             length = value.Length;
         }
 
@@ -605,8 +606,7 @@ internal static class StringCommands
             }
 
             text = sum.FormatHuman();
-            store.Put(key, text, current.ExpireMs, now);
-            LogSet(gate, key, text, current.ExpireMs);
+            PutAndLogSet(gate, store, key, text, current.ExpireMs, now);
         }
 
         context.Reply.WriteBulk(text);
