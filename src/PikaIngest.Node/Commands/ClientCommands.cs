@@ -221,6 +221,9 @@ internal static class ClientCommands
             }
             else
             {
+                // Gone at once, as Redis frees a killed client: a CLIENT LIST or KILL right after must not find it
+                // while its session is still winding down.
+                context.Node.Clients.Remove(client.Session);
                 client.Session.Abort();
             }
 
