@@ -3,7 +3,7 @@ using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node;
 
-/// <summary>Everything pika-node is started with (DESIGN.md, "Node interface"); defaults serve a local demo.</summary>
+/// <summary>Everything pika-node is started with (docs/ARCHITECTURE.md §5.1); defaults serve a local demo.</summary>
 internal sealed record NodeOptions
 {
     public int Port { get; init; } = 9221;

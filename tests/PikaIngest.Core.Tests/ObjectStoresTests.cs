@@ -3,7 +3,7 @@ using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Core.Tests;
 
-/// <summary>Store addressing (DESIGN.md, "Addressing") and the S3 client settings it leads to.</summary>
+/// <summary>Store addressing (docs/ARCHITECTURE.md §3.2) and the S3 client settings it leads to.</summary>
 [Collection(SharedEnvironment.Name)]
 public sealed class ObjectStoresTests
 {

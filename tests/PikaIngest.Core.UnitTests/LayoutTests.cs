@@ -3,7 +3,7 @@ using PikaIngest.Core.Layout;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>Object keys (DESIGN.md "Object layout") and the persisted JSON records (FORMATS.md §4–5).</summary>
+/// <summary>Object keys (docs/ARCHITECTURE.md §3.1) and the persisted JSON records (docs/FORMATS.md §4–5).</summary>
 public sealed class LayoutTests
 {
     private static readonly DateTimeOffset CreatedAt = new(2026, 11, 23, 19, 0, 0, TimeSpan.Zero);
@@ -130,7 +130,7 @@ public sealed class LayoutTests
     [Fact]
     public void Batch_descriptor_is_written_as_in_the_spec()
     {
-        // FORMATS.md §4, in its order; the SST format version is this implementation's addition after it.
+        // docs/FORMATS.md §4, in its order; the SST format version is this implementation's addition after it.
         const string Expected = """{"version":1,"batchId":"20261123T190000Z-7f3a","shards":16,"format":"pika-v4","instances":3,"compression":"lz4","createdAt":"2026-11-23T19:00:00Z","sstFormatVersion":5}""";
 
         Assert.Equal(Expected, Encoding.UTF8.GetString(LayoutJson.Serialize(SpecDescriptor)));

@@ -4,7 +4,7 @@ using static PikaIngest.Core.UnitTests.Bytes;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>Golden bytes written by hand from FORMATS.md §2 (pika-v3.5): raw key; value · int32 LE seconds.</summary>
+/// <summary>Golden bytes written by hand from docs/FORMATS.md §2 (pika-v3.5): raw key; value · int32 LE seconds.</summary>
 public sealed class PikaV35EncodingTests
 {
     private static readonly PikaV35Encoding V35 = PikaV35Encoding.Instance;

@@ -4,7 +4,7 @@ using static PikaIngest.Core.UnitTests.Bytes;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>Golden bytes written by hand from FORMATS.md §2 (pika-v4).</summary>
+/// <summary>Golden bytes written by hand from docs/FORMATS.md §2 (pika-v4).</summary>
 public sealed class PikaV4EncodingTests
 {
     private static readonly PikaV4Encoding V4 = PikaV4Encoding.Instance;

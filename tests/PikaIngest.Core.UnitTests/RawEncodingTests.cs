@@ -4,7 +4,7 @@ using static PikaIngest.Core.UnitTests.Bytes;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>FORMATS.md §2 (raw): key and value as given; the format has no place for an expiry.</summary>
+/// <summary>docs/FORMATS.md §2 (raw): key and value as given; the format has no place for an expiry.</summary>
 public sealed class RawEncodingTests
 {
     private static readonly RawEncoding Raw = RawEncoding.Instance;

@@ -6,7 +6,7 @@ using PikaIngest.Core.Shards;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>Shard reading (FORMATS.md §1) through the public <see cref="ShardReader.ReadAll"/> on real files.</summary>
+/// <summary>Shard reading (docs/FORMATS.md §1) through the public <see cref="ShardReader.ReadAll"/> on real files.</summary>
 public sealed class ShardParserTests : IDisposable
 {
     private readonly TempFolder _temp = new();

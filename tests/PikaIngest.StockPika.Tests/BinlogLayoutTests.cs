@@ -7,7 +7,7 @@ namespace PikaIngest.StockPika.Tests;
 
 /// <summary>
 /// The binlog stock Pika 4.0.1 writes (<c>log_db0/write2file0</c> and <c>manifest</c>) read with pika-node's own
-/// reader, field by field against FORMATS.md §7, and pika-node's binlog for the same commands beside it: same
+/// reader, field by field against docs/FORMATS.md §7, and pika-node's binlog for the same commands beside it: same
 /// framing, same 34-byte item header, same position and id rules; only the logged command text differs.
 /// </summary>
 public sealed class BinlogLayoutTests : IDisposable

@@ -5,7 +5,7 @@ using System.IO.Hashing;
 namespace PikaIngest.Core.Formats;
 
 /// <summary>
-/// DEBUG DIGEST (FORMATS.md §8), version 2: for every live key, h = XXH3-128 (seed 0) of (u32le key length ‖ key ‖
+/// DEBUG DIGEST (docs/FORMATS.md §8), version 2: for every live key, h = XXH3-128 (seed 0) of (u32le key length ‖ key ‖
 /// u32le value length ‖ value ‖ i64le expiry in Unix ms, 0 for none), read as an unsigned 128-bit integer; the digest
 /// is the sum of all h modulo 2^128, printed as 32 lower-case hex digits (most significant first). An empty keyspace
 /// is 32 zeros.

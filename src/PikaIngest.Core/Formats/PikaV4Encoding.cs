@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace PikaIngest.Core.Formats;
 
 /// <summary>
-/// Pika 4 string layout (FORMATS.md §2). Key: 8 reserved zero bytes, the user key with every
+/// Pika 4 string layout (docs/FORMATS.md §2). Key: 8 reserved zero bytes, the user key with every
 /// 0x00 written as 00 01 and terminated by 00 00, then 16 reserved zero bytes. Value: type byte
 /// 0x00, the user value, 16 reserved zero bytes, ctime u64, etime u64 (milliseconds, bit 63 set).
 /// </summary>

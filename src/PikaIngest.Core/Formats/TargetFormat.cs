@@ -1,6 +1,6 @@
 namespace PikaIngest.Core.Formats;
 
-/// <summary>The on-disk layout the SST files are written in (FORMATS.md §2).</summary>
+/// <summary>The on-disk layout the SST files are written in (docs/FORMATS.md §2).</summary>
 public enum TargetFormat
 {
     /// <summary>Pika 4.0.1+: prefixed/escaped key, typed value with ctime/etime in milliseconds.</summary>

@@ -4,7 +4,7 @@ using PikaIngest.Core.Formats;
 namespace PikaIngest.Core.Layout;
 
 /// <summary>
-/// <c>manifests/&lt;batch&gt;.json</c> (FORMATS.md §6): what <c>INGEST_S3</c> ingests, in order. Version 1
+/// <c>manifests/&lt;batch&gt;.json</c> (docs/FORMATS.md §6): what <c>INGEST_S3</c> ingests, in order. Version 1
 /// lists one file per (shard, instance); version 2 lists one file per (instance, key range), the
 /// ranges of an instance disjoint and ascending, so a node can put them all in one level.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace PikaIngest.Core.Layout;
 
-/// <summary>Object keys of the bucket layout (DESIGN.md, "Object layout"). Every trigger has its own prefix.</summary>
+/// <summary>Object keys of the bucket layout (docs/ARCHITECTURE.md §3.1). Every trigger has its own prefix.</summary>
 public static partial class ObjectLayout
 {
     public const string IncomingPrefix = "incoming/";

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace PikaIngest.Core.Layout;
 
 /// <summary>
-/// <c>incoming/&lt;batch&gt;/_batch.json</c> (FORMATS.md §4): written before any shard, read by
+/// <c>incoming/&lt;batch&gt;/_batch.json</c> (docs/FORMATS.md §4): written before any shard, read by
 /// every converter of the batch.
 /// </summary>
 public sealed record BatchDescriptor
@@ -46,7 +46,7 @@ public sealed record BatchDescriptor
 }
 
 /// <summary>
-/// One SST file as listed in a completion or merge record and in the manifest (FORMATS.md §6): either a
+/// One SST file as listed in a completion or merge record and in the manifest (docs/FORMATS.md §6): either a
 /// shard's file (<see cref="Shard"/> set) or one key range of an instance (<see cref="Range"/> set).
 /// </summary>
 public sealed record SstFileEntry
@@ -85,7 +85,7 @@ public sealed record SourceObject
     public string? ETag { get; init; }
 }
 
-/// <summary><c>state/&lt;batch&gt;/done/&lt;seq&gt;.json</c> (FORMATS.md §5): written after the shard's SSTs.</summary>
+/// <summary><c>state/&lt;batch&gt;/done/&lt;seq&gt;.json</c> (docs/FORMATS.md §5): written after the shard's SSTs.</summary>
 public sealed record DoneRecord
 {
     public const int CurrentVersion = 1;
@@ -179,7 +179,7 @@ public static class LayoutJson
         Converters = { new UtcInstantConverter() },
     };
 
-    /// <summary>Writes instants in UTC with a 'Z', as FORMATS.md shows them; reads any ISO 8601 offset.</summary>
+    /// <summary>Writes instants in UTC with a 'Z', as docs/FORMATS.md shows them; reads any ISO 8601 offset.</summary>
     private sealed class UtcInstantConverter : JsonConverter<DateTimeOffset>
     {
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDateTimeOffset();

@@ -7,7 +7,7 @@ using System.Text.Unicode;
 namespace PikaIngest.Core.Shards;
 
 /// <summary>
-/// Parses shard records (FORMATS.md §1) from bytes already in memory. JSON Lines go through a
+/// Parses shard records (docs/FORMATS.md §1) from bytes already in memory. JSON Lines go through a
 /// hand-written fast path for the common object shapes; anything unusual (nested values,
 /// escaped member names, errors) is re-read with <see cref="Utf8JsonReader"/>, which also
 /// produces the error message. Field bytes that appear verbatim in the input are referenced,

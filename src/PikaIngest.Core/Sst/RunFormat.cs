@@ -5,7 +5,7 @@ using K4os.Compression.LZ4;
 namespace PikaIngest.Core.Sst;
 
 /// <summary>
-/// The sorted run object (<c>runs/&lt;batch&gt;/&lt;seq&gt;-&lt;instance&gt;.run</c>, FORMATS in the README): one
+/// The sorted run object (<c>runs/&lt;batch&gt;/&lt;seq&gt;-&lt;instance&gt;.run</c>, docs/FORMATS.md §9): one
 /// shard's records for one instance, unique and in key order, written by the map stage and read
 /// in key ranges by the merges. Layout, all integers little-endian:
 /// <code>

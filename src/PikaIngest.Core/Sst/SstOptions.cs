@@ -8,7 +8,7 @@ public enum SstCompression
     Zstd = 7,
 }
 
-/// <summary>How SST files are written (FORMATS.md §3).</summary>
+/// <summary>How SST files are written (docs/FORMATS.md §3).</summary>
 public sealed record SstOptions
 {
     /// <summary>Readable by RocksDB 6.6 and later, so by stock tools and older Pika builds (RocksDB 11 writes 7 by default).</summary>

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace PikaIngest.Core.Storage;
 
 /// <summary>
-/// Store addressing (DESIGN.md, "Addressing"). A whole store is <c>s3</c> (the standard AWS chain,
+/// Store addressing (docs/ARCHITECTURE.md §3.2). A whole store is <c>s3</c> (the standard AWS chain,
 /// <c>AWS_ENDPOINT_URL_S3</c> for S3-compatible endpoints) or <c>file:///ROOT</c>, whose bucket
 /// <c>B</c> is the folder <c>ROOT/B</c>. A data location is <c>s3://bucket[/prefix]</c>,
 /// <c>file:///path</c> or a plain folder, which is that bucket's root.

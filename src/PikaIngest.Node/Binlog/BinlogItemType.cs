@@ -1,6 +1,6 @@
 namespace PikaIngest.Node.Binlog;
 
-/// <summary>The u16 at the start of a binlog item (FORMATS.md §7).</summary>
+/// <summary>The u16 at the start of a binlog item (docs/FORMATS.md §7).</summary>
 internal enum BinlogItemType : ushort
 {
     /// <summary>Pika's <c>TypeFirst</c>: the content is a command in RESP.</summary>

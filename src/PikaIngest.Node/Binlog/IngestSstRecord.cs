@@ -8,7 +8,7 @@ namespace PikaIngest.Node.Binlog;
 internal sealed record IngestSstFile(string Key, int Instance, long Size, string Sha256);
 
 /// <summary>
-/// The content of an <see cref="BinlogItemType.IngestSst"/> item (FORMATS.md §7): everything a slave needs to
+/// The content of an <see cref="BinlogItemType.IngestSst"/> item (docs/FORMATS.md §7): everything a slave needs to
 /// fetch and check the SSTs itself, without the manifest object or the master's disk.
 /// </summary>
 /// <remarks>

@@ -56,7 +56,7 @@ internal static class ReplicationCommands
 
     /// <summary>
     /// PIKA_SYNC run-id filenum offset [RESUME checkpoint-id (path size)…]: the connection becomes a replication
-    /// link (README, "Replication"); RESUME lists what an interrupted full sync already delivered.
+    /// link (docs/FORMATS.md §20); RESUME lists what an interrupted full sync already delivered.
     /// </summary>
     public static Task? PikaSync(ref CommandContext context)
     {

@@ -37,7 +37,7 @@ internal enum IngestOutcome
 }
 
 /// <summary>
-/// INGEST_S3 (DESIGN.md, "Semantics"): fetch and validate the manifest, download and verify every
+/// INGEST_S3 (docs/ARCHITECTURE.md §6): fetch and validate the manifest, download and verify every
 /// file with no lock held, write a durable intent, then under the write gate ingest instance by
 /// instance in manifest order, append one INGEST_SST binlog item and record the batch as applied.
 /// The intent makes the batch all-or-nothing across instances: it records which instances took

@@ -6,7 +6,7 @@ using PikaIngest.Node.Resp;
 namespace PikaIngest.Node.Replication;
 
 /// <summary>
-/// The replication link (README, "Replication"). The slave connects to the master's client port and sends
+/// The replication link (docs/FORMATS.md §20). The slave connects to the master's client port and sends
 /// <c>REPLCONF listening-port P</c> and <c>PIKA_SYNC run-id filenum offset</c>; everything the master sends
 /// back is a RESP array of bulk strings: <c>CONTINUE run-id</c> or <c>FULLSYNC run-id filenum offset
 /// logic-id files</c> + <c>CHUNK path offset bytes</c>… + <c>FULLSYNC_END</c>, then <c>ITEM encoded-item

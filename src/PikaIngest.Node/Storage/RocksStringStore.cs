@@ -6,7 +6,7 @@ using RocksDbSharp;
 namespace PikaIngest.Node.Storage;
 
 /// <summary>
-/// Strings in Pika 4's on-disk layout (FORMATS.md §2) across <c>instances</c> RocksDB databases
+/// Strings in Pika 4's on-disk layout (docs/FORMATS.md §2) across <c>instances</c> RocksDB databases
 /// under <c>DATA/db0/&lt;i&gt;</c>, each key in the instance Pika would pick
 /// (<see cref="InstanceRouter"/>) — which is what lets converter-built SSTs be ingested as they are.
 /// </summary>

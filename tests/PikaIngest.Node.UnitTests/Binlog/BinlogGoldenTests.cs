@@ -4,7 +4,7 @@ using static PikaIngest.Node.UnitTests.Binlog.BinlogTestSupport;
 
 namespace PikaIngest.Node.UnitTests.Binlog;
 
-/// <summary>Expected bytes are written out from FORMATS.md §7 and Pika's source, not produced by the encoder under test.</summary>
+/// <summary>Expected bytes are written out from docs/FORMATS.md §7 and Pika's source, not produced by the encoder under test.</summary>
 public sealed class BinlogGoldenTests
 {
     private const string Ping = "*1\r\n$4\r\nPING\r\n";
