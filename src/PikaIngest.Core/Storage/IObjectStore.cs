@@ -96,8 +96,8 @@ public sealed class ObjectStoreAccessDeniedException : Exception
 
         // S3 hides whether a key exists from callers that may not list the bucket: such a GET or HEAD of a missing key is a 403 too
         // (AWS's GetObject permissions note), so the permission to look at may be the bucket's.
-        var hint = action == S3Actions.GetObject ? $"; if the object does not exist, {S3Actions.ListBucket} on the bucket is what is missing" : "";
-        return $"{what}: access denied, {action} not granted{because}{hint}";
+        var hint = action == S3Actions.GetObject ? $"; S3 also answers so for a missing object when {S3Actions.ListBucket} on the bucket is not granted" : "";
+        return $"{what}: access denied to {action}{because}{hint}";
     }
 }
 
