@@ -148,7 +148,7 @@ public sealed class S3RetryTests : IDisposable
         var denied = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.GetBytesAsync("key.txt", 100));
 
         Assert.Equal(("bucket", "pre/key.txt", S3Actions.GetObject), (denied.Bucket, denied.Key, denied.Action));
-        Assert.StartsWith("s3://bucket/pre/key.txt: access denied to s3:GetObject (", denied.Message, StringComparison.Ordinal);
+        Assert.StartsWith("s3://bucket/pre/key.txt: access denied to s3:GetObject (403 AccessDenied: scripted)", denied.Message, StringComparison.Ordinal);
         Assert.Contains("when s3:ListBucket on the bucket is not granted", denied.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, Assert.IsType<AmazonS3Exception>(denied.InnerException).StatusCode);
         Assert.Single(_server.Requests);

@@ -59,8 +59,9 @@ public static class S3Actions
 /// </summary>
 public sealed class ObjectStoreAccessDeniedException : Exception
 {
-    public ObjectStoreAccessDeniedException(string bucket, string key, string action, Exception? innerException = null)
-        : base(Describe(bucket, key, action, innerException), innerException)
+    /// <param name="detail">What the server said, for the message (S3's error code and text).</param>
+    public ObjectStoreAccessDeniedException(string bucket, string key, string action, string? detail = null, Exception? innerException = null)
+        : base(Describe(bucket, key, action, detail), innerException)
     {
         Bucket = bucket;
         Key = key;
@@ -89,10 +90,10 @@ public sealed class ObjectStoreAccessDeniedException : Exception
 
     public string Action { get; } = "";
 
-    private static string Describe(string bucket, string key, string action, Exception? cause)
+    private static string Describe(string bucket, string key, string action, string? detail)
     {
         var what = action == S3Actions.ListBucket ? $"listing s3://{bucket}/ under '{key}'" : $"s3://{bucket}/{key}";
-        var because = cause is null ? "" : $" ({cause.Message})";
+        var because = detail is null ? "" : $" ({detail})";
 
         // S3 hides whether a key exists from callers that may not list the bucket: such a GET or HEAD of a missing key is a 403 too
         // (AWS's GetObject permissions note), so the permission to look at may be the bucket's.

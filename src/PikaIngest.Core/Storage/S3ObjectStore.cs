@@ -648,7 +648,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.Forbidden)
         {
-            throw new ObjectStoreAccessDeniedException(Bucket, fullKey, action, e);
+            throw new ObjectStoreAccessDeniedException(Bucket, fullKey, action, $"403 {e.ErrorCode}: {e.Message}", e);
         }
     }
 
