@@ -6,8 +6,6 @@ namespace PikaIngest.Functions.UnitTests;
 /// <summary>Opens buckets whose every request is checked against one role's policy first, as S3 checks it.</summary>
 public sealed class PolicyEnforcingStoreProvider(IObjectStoreProvider inner, IamPolicy policy, string partition = "aws") : IObjectStoreProvider
 {
-    public IamPolicy Policy => policy;
-
     public string Location => inner.Location;
 
     public IObjectStore Bucket(string name) => new PolicyEnforcingStore(inner.Bucket(name), policy, partition);

@@ -27,7 +27,6 @@ public sealed partial class SamTemplate
             ["AWS::AccountId"] = AccountId,
             ["AWS::Region"] = Region,
             ["AWS::Partition"] = partition,
-            ["AWS::StackName"] = "pika-ingest",
             ["IngestFailureQueue.QueueName"] = "pika-ingest-IngestFailureQueue-TEST",
             ["IngestFailureQueue.Arn"] = $"arn:{partition}:sqs:{Region}:{AccountId}:pika-ingest-IngestFailureQueue-TEST",
         };
@@ -45,8 +44,6 @@ public sealed partial class SamTemplate
     public static SamTemplate Deployed { get; } = Load();
 
     public string Partition { get; }
-
-    public YamlMappingNode Root => _root;
 
     public IReadOnlyList<string> FunctionNames =>
         [.. Mapping(_root, "Resources").Children.Where(r => Text(r.Value, "Type") == "AWS::Serverless::Function").Select(r => ((YamlScalarNode)r.Key).Value!)];
@@ -76,10 +73,6 @@ public sealed partial class SamTemplate
 
         return new IamPolicy([.. Items(policies).SelectMany(PolicyStatements)]);
     }
-
-    /// <summary>Every string of the template that names an ARN, as written (before resolution): for the partition check.</summary>
-    public IEnumerable<(YamlNode Node, string Text)> ArnTexts() =>
-        _root.AllNodes.OfType<YamlScalarNode>().Where(n => n.Value is { } v && v.Contains("arn:", StringComparison.Ordinal)).Select(n => ((YamlNode)n, n.Value!));
 
     private static YamlMappingNode Mapping(YamlNode node, string key) => (YamlMappingNode)((YamlMappingNode)node).Children[new YamlScalarNode(key)];
 
