@@ -577,6 +577,33 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
         Assert.Null((await store.HeadAsync("sdk-defaults.txt"))?.Sha256);
     }
 
+    /// <summary>
+    /// A real server's 403 (s3rver refuses an access key it does not know with InvalidAccessKeyId, and a HEAD with no
+    /// body at all; it checks no SigV4 signature) reaches callers as the store's access-denied error naming the object and the action.
+    /// </summary>
+    [Fact]
+    public async Task A_403_from_the_server_is_access_denied_naming_the_object_and_the_action()
+    {
+        var bucket = await s3rver.CreateBucketAsync();
+        await s3rver.Provider.Bucket(bucket).PutBytesAsync("state/b1/done/000001.json", "{}"u8.ToArray());
+        using var unknownKey = S3ObjectStoreProvider.ForEndpoint(s3rver.Endpoint, new BasicAWSCredentials("NOT-S3RVER", "S3RVER"), S3rverFixture.Options);
+        var store = unknownKey.Bucket(bucket, "state");
+
+        var head = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.HeadAsync("b1/done/000001.json"));
+        var get = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.GetBytesAsync("b1/done/000001.json", 100));
+        var put = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.PutBytesAsync("b1/done/000002.json", "{}"u8.ToArray()));
+        var list = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(async () => await store.ListAsync("b1/").ToListAsync());
+        var delete = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.DeleteAsync("b1/done/000001.json"));
+
+        Assert.Equal((bucket, "state/b1/done/000001.json", S3Actions.GetObject), (head.Bucket, head.Key, head.Action));
+        Assert.Equal((bucket, "state/b1/done/000001.json", S3Actions.GetObject), (get.Bucket, get.Key, get.Action));
+        Assert.Contains("(403 InvalidAccessKeyId: ", get.Message, StringComparison.Ordinal);
+        Assert.Equal(("state/b1/done/000002.json", S3Actions.PutObject), (put.Key, put.Action));
+        Assert.Equal(("state/b1/", S3Actions.ListBucket), (list.Key, list.Action));
+        Assert.Equal(("state/b1/done/000001.json", S3Actions.DeleteObject), (delete.Key, delete.Action));
+        Assert.Equal(["state/b1/done/000001.json"], (await ListAsync(s3rver.Provider.Bucket(bucket), "")).Select(o => o.Key));
+    }
+
     protected override async Task<IObjectStore> NewBucketAsync() => s3rver.Provider.Bucket(await s3rver.CreateBucketAsync());
 
     protected override IObjectStore View(IObjectStore bucket, string prefix) => s3rver.Provider.Bucket(bucket.Bucket, prefix);

@@ -140,15 +140,63 @@ public sealed class S3RetryTests : IDisposable
     }
 
     [Fact]
-    public async Task Access_denied_is_not_retried()
+    public async Task Access_denied_is_not_retried_and_names_the_object_and_the_permission()
     {
         _server.Script(Reply.Error(403, "AccessDenied"), Reply.Body("never sent"));
-        var store = _provider.Bucket("bucket");
+        var store = _provider.Bucket("bucket", "pre");
 
-        var failure = await Assert.ThrowsAsync<AmazonS3Exception>(() => store.GetBytesAsync("key.txt", 100));
+        var denied = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => store.GetBytesAsync("key.txt", 100));
 
-        Assert.Equal(HttpStatusCode.Forbidden, failure.StatusCode);
+        Assert.Equal(("bucket", "pre/key.txt", S3Actions.GetObject), (denied.Bucket, denied.Key, denied.Action));
+        Assert.StartsWith("s3://bucket/pre/key.txt: access denied to s3:GetObject (403 AccessDenied: scripted)", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("when s3:ListBucket on the bucket is not granted", denied.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, Assert.IsType<AmazonS3Exception>(denied.InnerException).StatusCode);
         Assert.Single(_server.Requests);
+    }
+
+    /// <summary>Every request a store sends maps its 403 to the permission IAM checks for it.</summary>
+    [Theory]
+    [InlineData("head", "HEAD /bucket/key.txt", S3Actions.GetObject)]
+    [InlineData("range", "GET /bucket/key.txt", S3Actions.GetObject)]
+    [InlineData("download", "GET /bucket/key.txt", S3Actions.GetObject)]
+    [InlineData("put", "PUT /bucket/key.txt", S3Actions.PutObject)]
+    [InlineData("upload", "PUT /bucket/key.txt", S3Actions.PutObject)]
+    [InlineData("multipart", "POST /bucket/key.txt", S3Actions.PutObject)]
+    [InlineData("create", "PUT /bucket/key.txt", S3Actions.PutObject)]
+    [InlineData("list", "GET /bucket", S3Actions.ListBucket)]
+    [InlineData("delete", "DELETE /bucket/key.txt", S3Actions.DeleteObject)]
+    public async Task A_403_on_any_request_is_access_denied_for_its_action(string operation, string request, string action)
+    {
+        _server.Script(operation == "head" ? Reply.Empty(403) : Reply.Error(403, "AccessDenied"));
+        using var multipart = S3ObjectStoreProvider.ForEndpoint(_server.Endpoint, new BasicAWSCredentials("test", "test"), new S3StoreOptions { MultipartThreshold = 1, SupportsConditionalCreate = true });
+        var store = operation == "multipart" ? multipart.Bucket("bucket") : ConditionalStore();
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, "content");
+            Task send = operation switch
+            {
+                "head" => store.HeadAsync("key.txt"),
+                "range" => store.GetRangeAsync("key.txt", 1, 2),
+                "download" => store.DownloadAsync("key.txt", file + ".out"),
+                "put" => store.PutBytesAsync("key.txt", "x"u8.ToArray()),
+                "upload" or "multipart" => store.UploadAsync("key.txt", file),
+                "create" => store.CreateIfAbsentAsync("key.txt", "x"u8.ToArray()),
+                "list" => store.ListAsync("key").ToListAsync().AsTask(),
+                _ => store.DeleteAsync("key.txt"),
+            };
+
+            var denied = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() => send);
+
+            Assert.Equal(("bucket", operation == "list" ? "key" : "key.txt", action), (denied.Bucket, denied.Key, denied.Action));
+            Assert.Contains(action, denied.Message, StringComparison.Ordinal);
+            Assert.StartsWith(request, Assert.Single(_server.Requests), StringComparison.Ordinal);
+            Assert.False(File.Exists(file + ".out"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

@@ -5,14 +5,21 @@ using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Functions.UnitTests;
 
-/// <summary>A folder store with one mock batch, the three functions wired to it, and a RESP listener as the master.</summary>
+/// <summary>
+/// A folder store with one mock batch, the three functions wired to it, and a RESP listener as the master. Each function
+/// sees the store through its own role's policy from template.yaml (<see cref="PolicyEnforcingStore"/>), as on AWS;
+/// <see cref="Stores"/> and <see cref="Store"/> are the bucket itself, as the test and S3's event notifications see it.
+/// </summary>
 public sealed class FlowFixture : IAsyncDisposable
 {
-    public const string BucketName = "local";
+    /// <summary>The bucket template.yaml names with its default prefix in account <see cref="SamTemplate.AccountId"/>, region <see cref="SamTemplate.Region"/>.</summary>
+    public const string BucketName = "pika-ingest-123456789012-us-east-1";
 
     private readonly List<string> _log = [];
 
-    public FlowFixture(int shards = 3, string batch = "b1")
+    /// <param name="policyOf">Each function's policy by its template name; the template's own when null.</param>
+    /// <param name="leaseTimeout">When a lease left behind is taken over; the stage's default (longer than any test) when null.</param>
+    public FlowFixture(int shards = 3, string batch = "b1", Func<string, IamPolicy>? policyOf = null, TimeSpan? leaseTimeout = null)
     {
         Root = Path.Combine(Path.GetTempPath(), "pika-functions-" + Guid.NewGuid().ToString("N"));
         Batch = batch;
@@ -31,9 +38,14 @@ public sealed class FlowFixture : IAsyncDisposable
         Pika = new RespListener();
         Ingest = new RedisIngestClient(Pika.Endpoint, null, TimeSpan.FromSeconds(10));
         SstOptions = new SstStageOptions { WorkDirectory = Path.Combine(Root, "work"), Parallelism = 1 };
-        Sst = new SstFunction(Stores, SstOptions, Log);
-        Merge = new MergeFunction(Stores, SstOptions, Log);
-        Manifest = new ManifestFunction(Stores, Ingest, Log);
+        SstOptions = leaseTimeout is { } timeout ? SstOptions with { LeaseTimeout = timeout } : SstOptions;
+        policyOf ??= SamTemplate.Deployed.PolicyOf;
+        SstStores = new PolicyEnforcingStoreProvider(Stores, policyOf(nameof(SstFunction)));
+        MergeStores = new PolicyEnforcingStoreProvider(Stores, policyOf(nameof(MergeFunction)));
+        ManifestStores = new PolicyEnforcingStoreProvider(Stores, policyOf(nameof(ManifestFunction)));
+        Sst = new SstFunction(SstStores, SstOptions, Log);
+        Merge = new MergeFunction(MergeStores, SstOptions, Log);
+        Manifest = new ManifestFunction(ManifestStores, Ingest, Log);
     }
 
     public string Root { get; }
@@ -43,6 +55,13 @@ public sealed class FlowFixture : IAsyncDisposable
     public IObjectStoreProvider Stores { get; }
 
     public IObjectStore Store { get; }
+
+    /// <summary>The store as SstFunction's role may use it.</summary>
+    public IObjectStoreProvider SstStores { get; }
+
+    public IObjectStoreProvider MergeStores { get; }
+
+    public IObjectStoreProvider ManifestStores { get; }
 
     public RespListener Pika { get; }
 

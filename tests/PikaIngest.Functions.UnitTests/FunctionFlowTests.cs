@@ -58,7 +58,7 @@ public sealed class FunctionFlowTests
     public async Task Without_a_pika_master_the_batch_ends_at_its_manifest_and_nothing_is_ingested()
     {
         await using var flow = new FlowFixture(shards: 3);
-        var manifestOnly = new ManifestFunction(flow.Stores, null, flow.Log);
+        var manifestOnly = new ManifestFunction(flow.ManifestStores, null, flow.Log);
         var router = new LocalEventRouter(
             flow.Store,
             (payload, _) => flow.Sst.HandleAsync(new MemoryStream(payload)),
@@ -209,7 +209,7 @@ public sealed class FunctionFlowTests
         await using var flow = new FlowFixture(shards: 1);
         await Invoke(flow.Sst.HandleAsync, FlowFixture.EventFor(ObjectLayout.Shard(flow.Batch, 1)));
         await using var slow = new RedisIngestClient("127.0.0.1:1", null, TimeSpan.FromSeconds(2));
-        var manifest = new ManifestFunction(flow.Stores, slow, flow.Log);
+        var manifest = new ManifestFunction(flow.ManifestStores, slow, flow.Log);
 
         await Assert.ThrowsAsync<IngestFailedException>(() => Invoke(manifest.HandleAsync, FlowFixture.EventFor(ObjectLayout.Done(flow.Batch, 1))));
 
@@ -267,7 +267,7 @@ public sealed class FunctionFlowTests
                 File.Copy(flow.PathOf(ObjectLayout.Shard(flow.Batch, 1)), flow.PathOf(ObjectLayout.Shard(flow.Batch, 4)));
                 break;
             default:
-                sst = new SstFunction(flow.Stores, flow.SstOptions with { MaxShardBytes = 1000 }, flow.Log);
+                sst = new SstFunction(flow.SstStores, flow.SstOptions with { MaxShardBytes = 1000 }, flow.Log);
                 break;
         }
 

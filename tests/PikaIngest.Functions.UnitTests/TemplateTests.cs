@@ -1,10 +1,11 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
 namespace PikaIngest.Functions.UnitTests;
 
 /// <summary>template.yaml checked against the code it deploys: handlers, triggers, variables, packaging.</summary>
-public sealed class TemplateTests
+public sealed partial class TemplateTests
 {
     private static readonly YamlMappingNode Root = Load();
 
@@ -125,5 +126,70 @@ public sealed class TemplateTests
         Assert.True(sst.Children.ContainsKey(new YamlScalarNode("EphemeralStorage")));
     }
 
+    /// <summary>Without one, an event whose invocation failed every retry is dropped and its batch stops with no record anywhere.</summary>
+    [Fact]
+    public void Every_function_retries_and_then_sends_failed_events_to_the_failure_queue()
+    {
+        foreach (var (name, properties) in Functions())
+        {
+            var invoke = Map(properties, "EventInvokeConfig");
+            Assert.True(int.Parse(Scalar(invoke, "MaximumRetryAttempts"), System.Globalization.CultureInfo.InvariantCulture) is >= 0 and <= 2, name);
+            var onFailure = Map(Map(invoke, "DestinationConfig"), "OnFailure");
+            Assert.Equal("SQS", Scalar(onFailure, "Type"));
+            var destination = (YamlScalarNode)onFailure.Children[new YamlScalarNode("Destination")];
+            Assert.Equal(("!GetAtt", "IngestFailureQueue.Arn"), (destination.Tag.Value, destination.Value));
+        }
+    }
+
+    [Fact]
+    public void Every_arn_names_the_stacks_partition()
+    {
+        var arns = Root.AllNodes.OfType<YamlScalarNode>().Where(n => n.Value!.Contains("arn:", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(arns);
+        Assert.All(arns, n => Assert.True(
+            n.Tag.Value == "!Sub" && ArnPrefix().Count(n.Value!) == ArnStart().Count(n.Value!),
+            $"line {n.Start.Line}: {n.Value} hard-codes a partition (GovCloud and China regions could not deploy it); use arn:${{AWS::Partition}}:"));
+    }
+
+    /// <summary>The policies resolve per partition, so the same grants hold in aws-cn and aws-us-gov.</summary>
+    [Theory]
+    [InlineData("aws-cn")]
+    [InlineData("aws-us-gov")]
+    public void The_policies_grant_the_same_in_every_partition(string partition)
+    {
+        var other = SamTemplate.Load(partition);
+        foreach (var function in SamTemplate.Deployed.FunctionNames)
+        {
+            Assert.Equal(
+                SamTemplate.Deployed.PolicyOf(function).Grants().Select(g => g with { Resource = g.Resource.Replace("arn:aws:", $"arn:{partition}:", StringComparison.Ordinal) }),
+                other.PolicyOf(function).Grants());
+        }
+    }
+
+    /// <summary>cfn-lint's I3011: resources that keep data say what happens to it when the stack is deleted or the resource replaced.</summary>
+    [Fact]
+    public void Stateful_resources_are_retained_on_deletion_and_replacement()
+    {
+        var stateful = Map(Root, "Resources").Children
+            .Where(r => Scalar(r.Value, "Type") is "AWS::S3::Bucket" or "AWS::SQS::Queue" or "AWS::DynamoDB::Table" or "AWS::Logs::LogGroup" or "AWS::SNS::Topic")
+            .ToList();
+
+        Assert.Equal(2, stateful.Count);
+        Assert.All(stateful, r => Assert.Equal(("Retain", "Retain"), (Scalar(r.Value, "DeletionPolicy"), Scalar(r.Value, "UpdateReplacePolicy"))));
+    }
+
+    [Fact]
+    public void The_flow_tests_use_the_bucket_the_template_names()
+    {
+        Assert.Equal(FlowFixture.BucketName, SamTemplate.Deployed.BucketName);
+    }
+
     private static IEnumerable<YamlNode> AllNodes(YamlNode node) => node.AllNodes;
+
+    [GeneratedRegex(@"arn:\$\{AWS::Partition\}:")]
+    private static partial Regex ArnPrefix();
+
+    [GeneratedRegex("arn:")]
+    private static partial Regex ArnStart();
 }

@@ -38,6 +38,70 @@ public sealed class ObjectNotFoundException : Exception
     public string Location { get; } = "";
 }
 
+/// <summary>The S3 permissions each store operation needs (S3's actions and the IAM policy vocabulary for them).</summary>
+public static class S3Actions
+{
+    /// <summary>GET, range GET and HEAD of an object.</summary>
+    public const string GetObject = "s3:GetObject";
+
+    /// <summary>PUT (conditional or not) and every request of a multipart upload but its abort.</summary>
+    public const string PutObject = "s3:PutObject";
+
+    public const string DeleteObject = "s3:DeleteObject";
+
+    /// <summary>LIST, granted on the bucket's ARN; also what turns S3's answer for a missing object from 403 into 404.</summary>
+    public const string ListBucket = "s3:ListBucket";
+}
+
+/// <summary>
+/// S3 refused a request (HTTP 403): the caller's policies do not grant <see cref="Action"/> on the object or bucket.
+/// Not retried: the same request is refused again until the policy changes.
+/// </summary>
+public sealed class ObjectStoreAccessDeniedException : Exception
+{
+    /// <param name="detail">What the server said, for the message (S3's error code and text).</param>
+    public ObjectStoreAccessDeniedException(string bucket, string key, string action, string? detail = null, Exception? innerException = null)
+        : base(Describe(bucket, key, action, detail), innerException)
+    {
+        Bucket = bucket;
+        Key = key;
+        Action = action;
+    }
+
+    public ObjectStoreAccessDeniedException()
+        : this("access denied")
+    {
+    }
+
+    public ObjectStoreAccessDeniedException(string message)
+        : base(message)
+    {
+    }
+
+    public ObjectStoreAccessDeniedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public string Bucket { get; } = "";
+
+    /// <summary>The object's key, or the listed prefix for <see cref="S3Actions.ListBucket"/>.</summary>
+    public string Key { get; } = "";
+
+    public string Action { get; } = "";
+
+    private static string Describe(string bucket, string key, string action, string? detail)
+    {
+        var what = action == S3Actions.ListBucket ? $"listing s3://{bucket}/ under '{key}'" : $"s3://{bucket}/{key}";
+        var because = detail is null ? "" : $" ({detail})";
+
+        // S3 hides whether a key exists from callers that may not list the bucket: such a GET or HEAD of a missing key is a 403 too
+        // (AWS's GetObject permissions note), so the permission to look at may be the bucket's.
+        var hint = action == S3Actions.GetObject ? $"; S3 also answers so for a missing object when {S3Actions.ListBucket} on the bucket is not granted" : "";
+        return $"{what}: access denied to {action}{because}{hint}";
+    }
+}
+
 /// <summary>
 /// One bucket of an object store (optionally narrowed to a key prefix): S3 or a local folder
 /// laid out the same way. Keys are always '/'-separated and relative to the bucket (and prefix).

@@ -237,7 +237,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         }
         finally
         {
-            await _pipeline.ExecuteAsync(
+            await SendAsync(S3Actions.DeleteObject, probe,
                 async token => await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = probe }, token).ConfigureAwait(false),
                 CancellationToken.None).ConfigureAwait(false);
         }
@@ -252,7 +252,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         var fullKey = FullKey(key);
         try
         {
-            var response = await _pipeline.ExecuteAsync(
+            var response = await SendAsync(S3Actions.GetObject, fullKey,
                 async token => await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = fullKey }, token).ConfigureAwait(false),
                 cancellation).ConfigureAwait(false);
             return new ObjectInfo(key, response.ContentLength, response.ETag, Time(response.LastModified), response.Metadata[Sha256Metadata]);
@@ -266,7 +266,7 @@ public sealed partial class S3ObjectStore : IObjectStore
     public async Task<byte[]> GetBytesAsync(string key, long maxBytes, CancellationToken cancellation = default)
     {
         var fullKey = FullKey(key);
-        return await _pipeline.ExecuteAsync(
+        return await SendAsync(S3Actions.GetObject, fullKey,
             async token => await ReadCheckedAsync(fullKey, ReadContentAsync, token).ConfigureAwait(false),
             cancellation).ConfigureAwait(false);
 
@@ -296,7 +296,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         var request = new GetObjectRequest { BucketName = Bucket, Key = fullKey, ByteRange = new ByteRange(offset, offset + length - 1) };
         try
         {
-            return await _pipeline.ExecuteAsync(
+            return await SendAsync(S3Actions.GetObject, fullKey,
                 async token => await ReadCheckedAsync(fullKey, request, ReadRangeAsync, token).ConfigureAwait(false),
                 cancellation).ConfigureAwait(false);
         }
@@ -320,7 +320,7 @@ public sealed partial class S3ObjectStore : IObjectStore
     {
         var fullKey = FullKey(key);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        return await _pipeline.ExecuteAsync(
+        return await SendAsync(S3Actions.GetObject, fullKey,
             async token =>
             {
                 var temporary = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -360,7 +360,7 @@ public sealed partial class S3ObjectStore : IObjectStore
     {
         var fullKey = FullKey(key);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
-        var response = await _pipeline.ExecuteAsync(
+        var response = await SendAsync(S3Actions.PutObject, fullKey,
             async token => await _client.PutObjectAsync(PutRequest(fullKey, content, sha256), token).ConfigureAwait(false),
             cancellation).ConfigureAwait(false);
         return Written(key, content.Length, response.ETag, sha256);
@@ -384,7 +384,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         sha256 ??= await HashFileAsync(file.FullName, cancellation).ConfigureAwait(false);
         if (file.Length <= _options.MultipartThreshold)
         {
-            var response = await _pipeline.ExecuteAsync(
+            var response = await SendAsync(S3Actions.PutObject, fullKey,
                 async token => await WithProgressAsync(progress, async report =>
                 {
                     var request = new PutObjectRequest { BucketName = Bucket, Key = fullKey, FilePath = file.FullName, UseChunkEncoding = _useChunkEncoding, StreamTransferProgress = report };
@@ -425,14 +425,14 @@ public sealed partial class S3ObjectStore : IObjectStore
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
 
         // 409 ConditionalRequestConflict (a concurrent conditional write) is retried by the pipeline.
-        return _pipeline.ExecuteAsync(
+        return SendAsync(S3Actions.PutObject, fullKey,
             async token =>
             {
                 var request = PutRequest(fullKey, content, sha256);
                 request.IfNoneMatch = "*";
                 return await _client.PutObjectAsync(request, token).ConfigureAwait(false);
             },
-            cancellation).AsTask();
+            cancellation);
     }
 
     /// <summary>Objects under <paramref name="prefix"/> in S3's key order; List carries no metadata, so <see cref="ObjectInfo.Sha256"/> is null.</summary>
@@ -442,7 +442,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         do
         {
             var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = _prefix + prefix, MaxKeys = _options.ListPageSize, ContinuationToken = continuation };
-            var page = await _pipeline.ExecuteAsync(
+            var page = await SendAsync(S3Actions.ListBucket, request.Prefix,
                 async token => await _client.ListObjectsV2Async(request, token).ConfigureAwait(false),
                 cancellation).ConfigureAwait(false);
             foreach (var item in page.S3Objects ?? [])
@@ -458,7 +458,7 @@ public sealed partial class S3ObjectStore : IObjectStore
     public async Task DeleteAsync(string key, CancellationToken cancellation = default)
     {
         var fullKey = FullKey(key);
-        await _pipeline.ExecuteAsync(
+        await SendAsync(S3Actions.DeleteObject, fullKey,
             async token => await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = fullKey }, token).ConfigureAwait(false),
             cancellation).ConfigureAwait(false);
     }
@@ -526,7 +526,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         var count = (int)((size + partSize - 1) / partSize);
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = fullKey };
         initiate.Metadata[Sha256Metadata] = sha256;
-        var upload = await _pipeline.ExecuteAsync(
+        var upload = await SendAsync(S3Actions.PutObject, fullKey,
             async token => await _client.InitiateMultipartUploadAsync(initiate, token).ConfigureAwait(false),
             cancellation).ConfigureAwait(false);
         try
@@ -536,7 +536,7 @@ public sealed partial class S3ObjectStore : IObjectStore
             await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (index, partCancellation) =>
             {
                 var offset = index * partSize;
-                var response = await _pipeline.ExecuteAsync(
+                var response = await SendAsync(S3Actions.PutObject, fullKey,
                     async token => await WithProgressAsync(progress, async report => await _client.UploadPartAsync(
                         new UploadPartRequest
                         {
@@ -557,7 +557,7 @@ public sealed partial class S3ObjectStore : IObjectStore
             }).ConfigureAwait(false);
 
             var complete = new CompleteMultipartUploadRequest { BucketName = Bucket, Key = fullKey, UploadId = upload.UploadId, PartETags = [.. parts] };
-            var completed = await _pipeline.ExecuteAsync(
+            var completed = await SendAsync(S3Actions.PutObject, fullKey,
                 async token => await _client.CompleteMultipartUploadAsync(complete, token).ConfigureAwait(false),
                 cancellation).ConfigureAwait(false);
             return Written(key, size, completed.ETag, sha256);
@@ -633,6 +633,22 @@ public sealed partial class S3ObjectStore : IObjectStore
             // The SDK parses a single-part ETag as hex to check the body with; s3rver serves an empty
             // ETag while a PUT of the key is rewriting its MD5 file. A later GET sees the whole object.
             throw new IOException($"{UriOf(fullKey)}: the reply's ETag is not an MD5 ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// Runs one request through the retry pipeline. A 403 becomes <see cref="ObjectStoreAccessDeniedException"/> naming the
+    /// object and the permission the request needs: the SDK's exception names neither, and nothing else here can act on it.
+    /// </summary>
+    private async Task<T> SendAsync<T>(string action, string fullKey, Func<CancellationToken, ValueTask<T>> send, CancellationToken cancellation)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(send, cancellation).ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.Forbidden)
+        {
+            throw new ObjectStoreAccessDeniedException(Bucket, fullKey, action, $"403 {e.ErrorCode}: {e.Message}", e);
         }
     }
 
