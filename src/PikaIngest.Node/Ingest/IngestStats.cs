@@ -17,6 +17,7 @@ internal sealed class IngestStats
     private TimeSpan _lastIngest;
     private string _lastError = "";
     private string _waiting = "";
+    private string _unfinished = "";
     private string _current = "";
     private int _staged;
     private int _stagedOf;
@@ -96,6 +97,16 @@ internal sealed class IngestStats
         }
     }
 
+    /// <summary>A batch is held unfinished: why, and the safe command, for INFO.</summary>
+    public void Unfinished(string why)
+    {
+        lock (_lock)
+        {
+            _unfinished = why;
+            _waiting = "";
+        }
+    }
+
     public void WriteInfo(StringBuilder info)
     {
         lock (_lock)
@@ -111,8 +122,11 @@ internal sealed class IngestStats
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_ingest_ms:").Append((long)_lastIngest.TotalMilliseconds).Append("\r\n")
-                .Append("ingest_waiting:").Append(_waiting.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n")
-                .Append("ingest_last_error:").Append(_lastError.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n");
+                .Append("ingest_waiting:").Append(OneLine(_waiting)).Append("\r\n")
+                .Append("ingest_unfinished:").Append(OneLine(_unfinished)).Append("\r\n")
+                .Append("ingest_last_error:").Append(OneLine(_lastError)).Append("\r\n");
         }
     }
+
+    private static string OneLine(string text) => text.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }
