@@ -444,7 +444,7 @@ internal sealed class IngestService : IDisposable
     {
         if (!mayRefuse)
         {
-            Retry(intent, $"instance {instance} take its files", () =>
+            Retry(intent, $"ingest the files of instance {instance}", () =>
             {
                 KeepAside(files);
                 _store.IngestFiles(instance, files);
