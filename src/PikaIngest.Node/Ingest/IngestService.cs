@@ -278,6 +278,7 @@ internal sealed class IngestService : IDisposable
     private string[] EnsureStaged(IngestIntent intent)
     {
         var folder = Path.Combine(_settings.StagingFolder, intent.Staging);
+        Directory.CreateDirectory(folder);
         var paths = new string[intent.Files.Count];
         for (var i = 0; i < intent.Files.Count; i++)
         {
