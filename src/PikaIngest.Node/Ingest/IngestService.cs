@@ -185,8 +185,10 @@ internal sealed class IngestService : IDisposable
             var paths = await DownloadAsync(plan, store, staging, cancellation).ConfigureAwait(false);
             var download = clock.Elapsed;
             await VerifyAsync(plan, paths, store, cancellation).ConfigureAwait(false);
+            var hashed = clock.Elapsed;
             await Task.Run(() => ReadBack(plan, paths, staging, cancellation), cancellation).ConfigureAwait(false);
             var verify = clock.Elapsed - download;
+            var readBack = clock.Elapsed - hashed;
             var intent = new IngestIntent(
                 IngestIntent.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files, stagingName,
                 [.. paths.Select(Path.GetFileName)!], _gate.Position.ToString(), []);
@@ -196,9 +198,9 @@ internal sealed class IngestService : IDisposable
             Complete(intent, recovering: false);
 
             var ingest = clock.Elapsed - download - verify;
-            Stats.Applied(plan, download, verify, ingest);
+            Stats.Applied(plan, download, verify, readBack, ingest);
             _log(string.Create(CultureInfo.InvariantCulture,
-                $"ingest: batch {plan.BatchId}: {plan.Files.Count} files, {plan.TotalBytes} bytes; download {download.TotalSeconds:F2}s, verify {verify.TotalSeconds:F2}s, ingest {ingest.TotalSeconds:F2}s"));
+                $"ingest: batch {plan.BatchId}: {plan.Files.Count} files, {plan.TotalBytes} bytes; download {download.TotalSeconds:F2}s, verify {verify.TotalSeconds:F2}s (of which read back {readBack.TotalSeconds:F2}s), ingest {ingest.TotalSeconds:F2}s"));
         }
         catch (IngestException e) when (promised && e.NothingTouched)
         {

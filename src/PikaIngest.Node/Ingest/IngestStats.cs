@@ -14,6 +14,7 @@ internal sealed class IngestStats
     private string _lastBatch = "";
     private TimeSpan _lastDownload;
     private TimeSpan _lastVerify;
+    private TimeSpan _lastReadBack;
     private TimeSpan _lastIngest;
     private string _lastError = "";
     private string _waiting = "";
@@ -53,7 +54,8 @@ internal sealed class IngestStats
         }
     }
 
-    public void Applied(IngestPlan plan, TimeSpan download, TimeSpan verify, TimeSpan ingest)
+    /// <param name="verify">Checking the staged files: their SHA-256, then reading them back (<paramref name="readBack"/>).</param>
+    public void Applied(IngestPlan plan, TimeSpan download, TimeSpan verify, TimeSpan readBack, TimeSpan ingest)
     {
         lock (_lock)
         {
@@ -61,7 +63,7 @@ internal sealed class IngestStats
             _files += plan.Files.Count;
             _bytes += plan.TotalBytes;
             _lastBatch = plan.BatchId;
-            (_lastDownload, _lastVerify, _lastIngest) = (download, verify, ingest);
+            (_lastDownload, _lastVerify, _lastReadBack, _lastIngest) = (download, verify, readBack, ingest);
             _current = "";
             _waiting = "";
         }
@@ -121,6 +123,7 @@ internal sealed class IngestStats
                 .Append("ingest_last_batch:").Append(_lastBatch).Append("\r\n")
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")
+                .Append("ingest_last_read_back_ms:").Append((long)_lastReadBack.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_ingest_ms:").Append((long)_lastIngest.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_waiting:").Append(OneLine(_waiting)).Append("\r\n")
                 .Append("ingest_unfinished:").Append(OneLine(_unfinished)).Append("\r\n")
