@@ -17,7 +17,25 @@ namespace PikaIngest.Core.Sst;
 /// A range file (manifest version 2): no two such files of one instance may share a key. Files of a version 1
 /// manifest may overlap by design (a later shard wins), so they are not compared.
 /// </param>
-public sealed record ExpectedSst(string Key, int Instance, long? Entries, byte[]? SmallestKey, byte[]? LargestKey, bool Disjoint);
+public sealed record ExpectedSst(string Key, int Instance, long? Entries, byte[]? SmallestKey, byte[]? LargestKey, bool Disjoint)
+{
+    /// <summary>From a manifest's (or an INGEST_SST item's) members, whose key bounds are base64.</summary>
+    /// <exception cref="InvalidDataException">A bound is not base64: named with the file.</exception>
+    public static ExpectedSst FromRecorded(string key, int instance, long? entries, string? smallestKey, string? largestKey, bool disjoint) =>
+        new(key, instance, entries, Bound(key, smallestKey), Bound(key, largestKey), disjoint);
+
+    private static byte[]? Bound(string key, string? base64)
+    {
+        try
+        {
+            return base64 is null ? null : Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw new InvalidDataException($"file {key}: key bound '{base64}' is not base64");
+        }
+    }
+}
 
 /// <summary>
 /// Reads every staged SST of a batch in full before any instance takes one, so a file that is damaged, of another

@@ -139,7 +139,7 @@ public sealed class StockPikaApply(Action<string> log)
         try
         {
             await BatchFileTransfer.VerifyAsync(manifest.BatchId, files, paths, source.Store, cancellation).ConfigureAwait(false);
-            var expected = manifest.Files.Select(f => new ExpectedSst(f.Key, f.Instance, f.Entries, Convert.FromBase64String(f.SmallestKey), Convert.FromBase64String(f.LargestKey), f.Range is not null)).ToList();
+            var expected = manifest.Files.Select(f => ExpectedSst.FromRecorded(f.Key, f.Instance, f.Entries, f.SmallestKey, f.LargestKey, f.Range is not null)).ToList();
             await Task.Run(() => SstFileVerifier.Verify(manifest.BatchId, folder.Format, instances, expected, paths, Path.Combine(staging, "verify"), cancellation), cancellation).ConfigureAwait(false);
         }
         catch (InvalidDataException)

@@ -21,9 +21,7 @@ internal sealed record IngestPlan(string Bucket, string ManifestKey, string Batc
 
     /// <summary>What each file must hold, for <see cref="SstFileVerifier"/>: what the manifest recorded of it.</summary>
     public IReadOnlyList<ExpectedSst> ExpectedFiles =>
-        [.. Files.Select(f => new ExpectedSst(f.Key, f.Instance, f.Entries, Bound(f.SmallestKey), Bound(f.LargestKey), f.Range is not null))];
-
-    private static byte[]? Bound(string? base64) => base64 is null ? null : Convert.FromBase64String(base64);
+        [.. Files.Select(f => ExpectedSst.FromRecorded(f.Key, f.Instance, f.Entries, f.SmallestKey, f.LargestKey, f.Range is not null))];
 
     public static IngestPlan FromRecord(IngestSstRecord record) =>
         new(record.Bucket, record.ManifestKey, record.BatchId, record.Files);
