@@ -196,4 +196,15 @@ public sealed class SstFileVerifierTests : IDisposable
         var wrong = Assert.Throws<InvalidDataException>(() => SstFileVerifier.Verify("b1", TargetFormat.PikaV4, Instances, [new ExpectedSst("f", (instance + 1) % Instances, 3, null, null, false)], [path], _folder["work"]));
         Assert.Contains($"key '{{tag}}a' (record #1) belongs to instance {instance} of 3", wrong.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_pika_v35_file_is_read_with_raw_keys_into_its_one_instance()
+    {
+        var path = _folder["v35.sst"];
+        Write(path, [("a"u8.ToArray(), PikaV35Encoding.Instance.EncodeValue("1"u8, 0, 0)), ("b"u8.ToArray(), PikaV35Encoding.Instance.EncodeValue("2"u8, 2_000_000_000, 0))]);
+
+        SstFileVerifier.Verify("b1", TargetFormat.PikaV35, 1, [new ExpectedSst("f", 0, 2, "a"u8.ToArray(), "b"u8.ToArray(), false)], [path], _folder["work"]);
+        var error = Assert.Throws<InvalidDataException>(() => SstFileVerifier.Verify("b1", TargetFormat.PikaV35, 1, [new ExpectedSst("f", 0, 2, "a"u8.ToArray(), "c"u8.ToArray(), false)], [path], _folder["work"]));
+        Assert.Equal("batch b1: file f: its largest key is 'b'; the manifest says 'c'", error.Message);
+    }
 }
