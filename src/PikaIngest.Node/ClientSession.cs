@@ -281,6 +281,12 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
 
+        if (_node.Ingest.Unfinished is { } unfinished && ((spec.Flags & CommandFlags.Write) != 0 || spec.IsReadOnly))
+        {
+            Reply.WriteError(RespErrors.IngestUnfinished(unfinished));
+            return null;
+        }
+
         var batchable = (spec.Flags & CommandFlags.Batchable) != 0;
         if (_inBatch && !batchable)
         {

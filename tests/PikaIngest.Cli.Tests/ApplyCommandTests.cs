@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.StockPika;
+using PikaIngest.Testing;
 using RocksDbSharp;
 
 namespace PikaIngest.Cli.Tests;
@@ -168,6 +169,42 @@ public sealed class ApplyCommandTests : IDisposable
         File.WriteAllText(Path.Combine(Data, StockPikaApply.ApplyingFileName), """{"version":1,"batchId":"other-batch","instancesDone":[1]}""");
         AssertRefused(Apply(), "an apply of batch other-batch was interrupted; run that apply again first");
         Assert.All(ReadStrings(Data, Instances), strings => Assert.Equal(["existing"], strings.Keys));
+    }
+
+    public static TheoryData<string, int> Attacks()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var (attack, position) in BatchAttacks.All())
+        {
+            data.Add(attack, position);
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Issue 18: sizes and SHA-256 right, files not what the manifest says. Each is one <c>error:</c> line naming the
+    /// batch and the file, exit 2, with nothing ingested, no applying record and no staged copies left.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Attacks))]
+    public void A_manifest_whose_files_are_not_what_it_says_is_refused_in_one_line_with_nothing_ingested(string attack, int position)
+    {
+        ConvertedBatches.Write(Store, Batch, Instances);
+        // ConvertedBatches always writes the same records: the other batch is cut for 4 instances, so its files differ.
+        ConvertedBatches.Write(_temp["other"], "20261204T120000Z-ef56", 4);
+        CreatePika4(Data, Instances);
+        var changed = BatchAttacks.Apply(Store, Manifest, attack, position, (_temp["other"], Path.Combine(_temp["other"], "manifests", "20261204T120000Z-ef56.json")));
+
+        var result = Apply();
+
+        AssertRefused(result, $"error: batch {Batch}: file sst/{Batch}/");
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(changed, key => line.Contains($"file {key}", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+        AssertUntouched();
+        Assert.False(Directory.Exists(Path.Combine(Data, StockPikaApply.StagingFolderName, Batch)), "the staged copies must be removed");
+        AssertOtherFamiliesKept(Data, Instances);
     }
 
     private ProcessResult Apply(string? manifest = null, string? pikaData = null, int instances = Instances, string version = "4.0.1") =>

@@ -6,6 +6,7 @@ using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Storage;
 using PikaIngest.Node.Tests.Support;
 using PikaIngest.Node.UnitTests.Support;
+using PikaIngest.Testing;
 
 namespace PikaIngest.Node.Tests;
 
@@ -261,5 +262,62 @@ public sealed class IngestTests
         var staging = Path.Combine(node.Options.IngestFolder, "staging");
         Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0, "staging must be cleaned");
         Assert.Contains("ingest_batches_applied:0\r\n", await client.CallAsync("INFO", "ingest"), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, int> Attacks()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var (attack, position) in BatchAttacks.All())
+        {
+            data.Add(attack, position);
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Issue 18: manifests whose sizes and SHA-256 are right but whose files are not what they say. Each is refused
+    /// before the intent and the write gate, naming the batch and the file, with the data, the binlog and the
+    /// applied list unchanged and writes answered at once.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Attacks))]
+    public async Task A_manifest_whose_files_are_not_what_it_says_is_refused_naming_the_file_with_nothing_ingested(string attack, int position)
+    {
+        await using var node = await InProcessNode.StartAsync();
+        var manifestKey = await BuildAsync(node, "b1");
+        await BuildAsync(node, "b2", [[.. Enumerable.Range(0, 90).Select(i => new TestRecord($"other:{i}", "b2"))]]);
+        var bucket = Path.Combine(node.StoreRoot, Bucket);
+        var changed = BatchAttacks.Apply(bucket, Path.Combine(bucket, manifestKey), attack, position, (bucket, Path.Combine(bucket, ObjectLayout.Manifest("b2"))));
+
+        using var client = await node.RawAsync();
+        Assert.Equal("+OK", await client.CallAsync("SET", "k1", "kept"));
+        var digest = await client.CallAsync("DEBUG", "DIGEST");
+        var position0 = node.Node.Gate.Position;
+
+        var reply = await client.CallAsync("INGEST_S3", Bucket, manifestKey);
+
+        Assert.StartsWith("-ERR batch b1: file sst/b1/", reply, StringComparison.Ordinal);
+        Assert.Contains(changed, key => reply.Contains($"file {key}", StringComparison.Ordinal));
+        Assert.Contains(attack switch
+        {
+            BatchAttacks.WrongInstance => "belongs to instance",
+            BatchAttacks.ForeignBatch => "the manifest says",
+            _ => "not a readable SST file",
+        }, reply, StringComparison.Ordinal);
+        Assert.Equal(digest, await client.CallAsync("DEBUG", "DIGEST"));
+        Assert.Equal(":1", await client.CallAsync("DBSIZE"));
+        Assert.Equal("$kept", await client.CallAsync("GET", "k1"));
+        Assert.Equal("$nil", await client.CallAsync("GET", "k6"));
+        Assert.Equal(position0, node.Node.Gate.Position);
+        var info = await client.CallAsync("INFO", "ingest");
+        Assert.Contains("ingest_batches_applied:0\r\n", info, StringComparison.Ordinal);
+        Assert.Contains("ingest_unfinished:\r\n", info, StringComparison.Ordinal);
+        Assert.Empty(Directory.Exists(Path.Combine(node.Options.IngestFolder, "intents")) ? Directory.GetFiles(Path.Combine(node.Options.IngestFolder, "intents")) : []);
+
+        // Writes never waited: the next SET is answered, and logged after the same position.
+        Assert.Equal("+OK", await client.CallAsync("SET", "after", "flows"));
+        Assert.Equal("$flows", await client.CallAsync("GET", "after"));
+        Assert.True(node.Node.Gate.Position.CompareTo(position0) > 0);
     }
 }

@@ -89,6 +89,14 @@ public sealed class PikaV4Encoding : RecordEncoding
 
     public static byte[] DecodeKey(ReadOnlySpan<byte> storedKey)
     {
+        var user = new byte[Math.Max(0, storedKey.Length - KeyPrefixLength - KeySuffixLength)];
+        return user.AsSpan(0, DecodeKey(storedKey, user)).ToArray();
+    }
+
+    /// <summary>Decodes a stored key into <paramref name="user"/> (at least the stored key's length less 24 bytes); returns its length.</summary>
+    /// <exception cref="FormatException">The bytes are not a pika-v4 string key.</exception>
+    public static int DecodeKey(ReadOnlySpan<byte> storedKey, Span<byte> user)
+    {
         if (storedKey.Length < KeyPrefixLength + 2 + KeySuffixLength)
         {
             throw new FormatException($"pika-v4 key too short ({storedKey.Length} bytes)");
@@ -100,7 +108,6 @@ public sealed class PikaV4Encoding : RecordEncoding
         }
 
         var body = storedKey[KeyPrefixLength..^KeySuffixLength];
-        var user = new byte[body.Length];
         var length = 0;
         var i = 0;
         while (true)
@@ -111,7 +118,7 @@ public sealed class PikaV4Encoding : RecordEncoding
                 throw new FormatException("pika-v4 key has no terminator");
             }
 
-            body.Slice(i, zero).CopyTo(user.AsSpan(length));
+            body.Slice(i, zero).CopyTo(user[length..]);
             length += zero;
             i += zero;
             var marker = body[i + 1];
@@ -139,7 +146,7 @@ public sealed class PikaV4Encoding : RecordEncoding
             throw new FormatException("pika-v4 key suffix is not zero");
         }
 
-        return user.AsSpan(0, length).ToArray();
+        return length;
     }
 
     public override DecodedRecord Decode(ReadOnlySpan<byte> storedKey, ReadOnlySpan<byte> storedValue)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using PikaIngest.Core.Layout;
+using PikaIngest.Core.Sst;
 using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Core.StockPika;
@@ -80,8 +81,8 @@ public enum ApplyOutcome
 
 /// <summary>
 /// <c>pika-ingest apply</c>: loads a converted batch into a stopped stock Pika (and, the same way, each of its
-/// stopped slaves). Everything that can refuse — the data folder, the manifest, the files' sizes and SHA-256,
-/// RocksDB's locks — is checked before the first file goes in. The instances then take their files one after the
+/// stopped slaves). Everything that can refuse — the data folder, the manifest, the files' sizes and SHA-256, their
+/// contents read back in full (<see cref="SstFileVerifier"/>), RocksDB's locks — is checked before the first file goes in. The instances then take their files one after the
 /// other, each recorded as done, so an interrupted apply run again finishes the rest and never ingests an
 /// instance twice; the batch is then recorded as applied, and a repeat is a no-op.
 /// </summary>
@@ -135,9 +136,21 @@ public sealed class StockPikaApply(Action<string> log)
         var staging = Path.Combine(folder.Path, StagingFolderName, manifest.BatchId);
         var files = manifest.Files.Select(f => new BatchFile(f.Key, f.Size, f.Sha256)).ToList();
         var paths = await BatchFileTransfer.DownloadAsync(manifest.BatchId, files, source.Store, staging, 8, null, cancellation).ConfigureAwait(false);
-        await BatchFileTransfer.VerifyAsync(manifest.BatchId, files, paths, source.Store, cancellation).ConfigureAwait(false);
+        try
+        {
+            await BatchFileTransfer.VerifyAsync(manifest.BatchId, files, paths, source.Store, cancellation).ConfigureAwait(false);
+            var expected = manifest.Files.Select(f => ExpectedSst.FromRecorded(f.Key, f.Instance, f.Entries, f.SmallestKey, f.LargestKey, f.Range is not null)).ToList();
+            await Task.Run(() => SstFileVerifier.Verify(manifest.BatchId, folder.Format, instances, expected, paths, Path.Combine(staging, "verify"), cancellation), cancellation).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            // Nothing is touched yet: the staged copies of a batch that is not what its manifest says are dropped.
+            Directory.Delete(staging, recursive: true);
+            throw;
+        }
+
         var fetched = clock.Elapsed;
-        log($"batch {manifest.BatchId}: {files.Count} files, {files.Sum(f => f.Size)} bytes fetched and verified in {fetched.TotalSeconds:F2} s");
+        log($"batch {manifest.BatchId}: {files.Count} files, {files.Sum(f => f.Size)} bytes fetched, verified and read back in {fetched.TotalSeconds:F2} s");
 
         // Every open writes a new MANIFEST and points CURRENT at it. An instance left not done whose CURRENT is no
         // longer the one this apply saw was opened since (by Pika): it may hold writes newer than the batch, and
@@ -168,7 +181,15 @@ public sealed class StockPikaApply(Action<string> log)
                 var mine = manifest.Files.Select((file, i) => (file, i)).Where(x => x.file.Instance == instance).Select(x => paths[x.i]).ToList();
                 if (mine.Count > 0)
                 {
-                    opened[instance].Ingest(mine);
+                    try
+                    {
+                        opened[instance].Ingest(mine);
+                    }
+                    catch (RocksDbSharp.RocksDbException e)
+                    {
+                        var held = done.Count == 0 ? "no instance holds the batch yet" : $"instance(s) {string.Join(", ", done.Order())} hold the batch";
+                        throw new IOException($"instance {instance} ({opened[instance].Folder}) refused the files of batch {manifest.BatchId}: {e.Message}; {held}: fix the cause and run this same apply again, which finishes the rest", e);
+                    }
                 }
 
                 done.Add(instance);

@@ -5,7 +5,11 @@ using System.Text.Json;
 namespace PikaIngest.Node.Binlog;
 
 /// <summary>One SST of an ingest, in ingest order (a later file wins over an earlier one for the same key).</summary>
-internal sealed record IngestSstFile(string Key, int Instance, long Size, string Sha256);
+/// <param name="Entries">The manifest's record count, which a slave checks the file against like its master (null in items written before it was recorded).</param>
+/// <param name="SmallestKey">The manifest's smallest user key, base64 (null likewise).</param>
+/// <param name="LargestKey">The manifest's largest user key, base64 (null likewise).</param>
+/// <param name="Range">The key range of a version 2 manifest's file: range files of one instance must not overlap (null for shard files).</param>
+internal sealed record IngestSstFile(string Key, int Instance, long Size, string Sha256, long? Entries = null, string? SmallestKey = null, string? LargestKey = null, int? Range = null);
 
 /// <summary>
 /// The content of an <see cref="BinlogItemType.IngestSst"/> item (docs/FORMATS.md §7): everything a slave needs to
@@ -47,6 +51,26 @@ internal sealed record IngestSstRecord(string Bucket, string ManifestKey, string
                 json.WriteNumber("instance", file.Instance);
                 json.WriteNumber("size", file.Size);
                 json.WriteString("sha256", file.Sha256);
+                if (file.Entries is { } entries)
+                {
+                    json.WriteNumber("entries", entries);
+                }
+
+                if (file.SmallestKey is { } smallest)
+                {
+                    json.WriteString("smallestKey", smallest);
+                }
+
+                if (file.LargestKey is { } largest)
+                {
+                    json.WriteString("largestKey", largest);
+                }
+
+                if (file.Range is { } range)
+                {
+                    json.WriteNumber("range", range);
+                }
+
                 json.WriteEndObject();
             }
 
@@ -99,7 +123,11 @@ internal sealed record IngestSstRecord(string Bucket, string ManifestKey, string
                     String(file, "key", $"{path}.key"),
                     (int)Integer(file, "instance", $"{path}.instance", int.MaxValue),
                     Integer(file, "size", $"{path}.size", long.MaxValue),
-                    String(file, "sha256", $"{path}.sha256")));
+                    String(file, "sha256", $"{path}.sha256"),
+                    file.TryGetProperty("entries", out _) ? Integer(file, "entries", $"{path}.entries", long.MaxValue) : null,
+                    file.TryGetProperty("smallestKey", out _) ? String(file, "smallestKey", $"{path}.smallestKey") : null,
+                    file.TryGetProperty("largestKey", out _) ? String(file, "largestKey", $"{path}.largestKey") : null,
+                    file.TryGetProperty("range", out _) ? (int)Integer(file, "range", $"{path}.range", int.MaxValue) : null));
             }
 
             var record = new IngestSstRecord(
@@ -139,6 +167,19 @@ internal sealed record IngestSstRecord(string Bucket, string ManifestKey, string
             if (!IsSha256(file.Sha256))
             {
                 throw Invalid($"files[{i}].sha256 is not 64 lower-case hex digits");
+            }
+
+            if (file.Entries < 0 || file.Range < 1)
+            {
+                throw Invalid($"files[{i}]: entries {file.Entries} / range {file.Range} out of range");
+            }
+
+            foreach (var (bound, name) in (ReadOnlySpan<(string?, string)>)[(file.SmallestKey, "smallestKey"), (file.LargestKey, "largestKey")])
+            {
+                if (bound is not null && !Convert.TryFromBase64String(bound, new byte[bound.Length], out _))
+                {
+                    throw Invalid($"files[{i}].{name} is not base64");
+                }
             }
         }
     }

@@ -36,7 +36,7 @@ internal sealed record IngestIntent(
 }
 
 [JsonSerializable(typeof(IngestIntent))]
-[JsonSourceGenerationOptions(WriteIndented = false, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(WriteIndented = false, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 internal sealed partial class IngestIntentJson : JsonSerializerContext;
 
 /// <summary>An intent the node cannot act on: it refuses to start rather than serve half a batch.</summary>

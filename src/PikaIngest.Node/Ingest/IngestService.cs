@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
+using PikaIngest.Core.Sst;
 using PikaIngest.Core.Storage;
 using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Storage;
@@ -77,6 +78,15 @@ internal sealed class IngestService : IDisposable
 
     public IngestStats Stats { get; } = new();
 
+    /// <summary>
+    /// Why a batch's intent is unfinished and what to do about it, while one could not be finished (null otherwise):
+    /// some instances may hold the batch and others not, so the node answers data commands with this instead of
+    /// serving half a batch, and takes no other batch.
+    /// </summary>
+    public string? Unfinished => Volatile.Read(ref _unfinished);
+
+    private string? _unfinished;
+
     public int AppliedCount => _applied.Count;
 
     /// <summary>After FLUSHALL: no batch counts as applied any more, so the same manifest loads its keys again.</summary>
@@ -97,6 +107,7 @@ internal sealed class IngestService : IDisposable
         await _oneAtATime.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
+            RefuseWhileUnfinished();
             var store = _stores.Bucket(bucket);
             var source = $"{_stores.Location} bucket {bucket} key {manifestKey}";
             Manifest manifest;
@@ -151,6 +162,7 @@ internal sealed class IngestService : IDisposable
                 return;
             }
 
+            RefuseWhileUnfinished();
             await ApplyAsync(plan, _stores.Bucket(plan.Bucket), cancellation).ConfigureAwait(false);
         }
         finally
@@ -173,7 +185,10 @@ internal sealed class IngestService : IDisposable
             var paths = await DownloadAsync(plan, store, staging, cancellation).ConfigureAwait(false);
             var download = clock.Elapsed;
             await VerifyAsync(plan, paths, store, cancellation).ConfigureAwait(false);
+            var hashed = clock.Elapsed;
+            await Task.Run(() => ReadBack(plan, paths, staging, cancellation), cancellation).ConfigureAwait(false);
             var verify = clock.Elapsed - download;
+            var readBack = clock.Elapsed - hashed;
             var intent = new IngestIntent(
                 IngestIntent.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files, stagingName,
                 [.. paths.Select(Path.GetFileName)!], _gate.Position.ToString(), []);
@@ -183,9 +198,9 @@ internal sealed class IngestService : IDisposable
             Complete(intent, recovering: false);
 
             var ingest = clock.Elapsed - download - verify;
-            Stats.Applied(plan, download, verify, ingest);
+            Stats.Applied(plan, download, verify, readBack, ingest);
             _log(string.Create(CultureInfo.InvariantCulture,
-                $"ingest: batch {plan.BatchId}: {plan.Files.Count} files, {plan.TotalBytes} bytes; download {download.TotalSeconds:F2}s, verify {verify.TotalSeconds:F2}s, ingest {ingest.TotalSeconds:F2}s"));
+                $"ingest: batch {plan.BatchId}: {plan.Files.Count} files, {plan.TotalBytes} bytes; download {download.TotalSeconds:F2}s, verify {verify.TotalSeconds:F2}s (of which read back {readBack.TotalSeconds:F2}s), ingest {ingest.TotalSeconds:F2}s"));
         }
         catch (IngestException e) when (promised && e.NothingTouched)
         {
@@ -212,11 +227,13 @@ internal sealed class IngestService : IDisposable
     }
 
     /// <summary>
-    /// Finishes every intent an earlier run left (before the node serves anyone): the instances not yet done take
-    /// their staged files (fetched again from the store and verified if they are gone), then the INGEST_SST item and
-    /// the applied record are written if they are missing. Staging folders no intent names are removed.
+    /// Finishes every intent an earlier run left (before the node serves anyone): the staged files of the instances
+    /// not yet done are checked again (SHA-256 and contents; fetched again from the store where they are gone or
+    /// changed), they take them, then the INGEST_SST item and the applied record are written if they are missing.
+    /// Staging folders no intent names are removed. An intent that cannot be finished does not keep the node from
+    /// starting: it is left in place and the node serves with it reported (<see cref="Unfinished"/>).
     /// </summary>
-    /// <exception cref="IngestIntentException">An intent is damaged, or a file it needs can be neither found nor fetched.</exception>
+    /// <exception cref="IngestIntentException">An intent file is damaged.</exception>
     public void Recover(IReadOnlySet<string> discard)
     {
         foreach (var batch in discard.Where(b => File.Exists(_intents.PathOf(b))))
@@ -229,44 +246,110 @@ internal sealed class IngestService : IDisposable
         CleanStaging(intents.Select(i => i.Staging).ToHashSet(StringComparer.Ordinal));
         foreach (var intent in intents)
         {
+            if (Unfinished is not null)
+            {
+                _log($"ingest: batch {intent.BatchId} left by an earlier run waits until the unfinished batch is resolved");
+                continue;
+            }
+
             _log($"ingest: finishing batch {intent.BatchId} left by an earlier run (instances done: {(intent.InstancesDone.Count == 0 ? "none" : string.Join(",", intent.InstancesDone))})");
-            EnsureStaged(intent);
-            Complete(intent, recovering: true);
+            try
+            {
+                var paths = EnsureStaged(intent);
+                var pending = Enumerable.Range(0, intent.Files.Count).Where(i => !intent.InstancesDone.Contains(intent.Files[i].Instance)).ToList();
+                var plan = intent.Plan with { Files = [.. pending.Select(i => intent.Files[i])] };
+                ReadBack(plan, [.. pending.Select(i => paths[i])], Path.Combine(_settings.StagingFolder, intent.Staging), CancellationToken.None);
+                Complete(intent, recovering: true);
+            }
+            catch (IngestException e) when (Unfinished is null)
+            {
+                // A file that cannot be had intact: held like a batch Complete gave up on (which has held it already).
+                Hold(intent, e.Message, e);
+            }
+            catch (IngestException)
+            {
+            }
         }
     }
 
-    /// <summary>The staged files of the instances not yet done, fetched again from the store where they are missing.</summary>
-    private void EnsureStaged(IngestIntent intent)
+    /// <summary>
+    /// The staged path of each file of the instances not yet done, re-checked against its SHA-256 and fetched again
+    /// from the store where it is gone or no longer the verified file.
+    /// </summary>
+    /// <exception cref="IngestException">A file is neither staged intact nor fetchable intact.</exception>
+    private string[] EnsureStaged(IngestIntent intent)
     {
         var folder = Path.Combine(_settings.StagingFolder, intent.Staging);
+        Directory.CreateDirectory(folder);
+        var paths = new string[intent.Files.Count];
         for (var i = 0; i < intent.Files.Count; i++)
         {
             var file = intent.Files[i];
             var path = Path.Combine(folder, intent.StagedNames[i]);
-            if (intent.InstancesDone.Contains(file.Instance) || HasLength(path, file.Size) || HasLength(path + KeepSuffix, file.Size))
+            paths[i] = path;
+            if (intent.InstancesDone.Contains(file.Instance))
             {
                 continue;
             }
 
-            _log($"ingest: batch {intent.BatchId}: staged file of {file.Key} is gone; fetching it again from bucket {intent.Bucket}");
+            if (!File.Exists(path) && File.Exists(path + KeepSuffix))
+            {
+                HardLinks.TryCreate(path + KeepSuffix, path);
+            }
+
+            if (IsIntact(path, file))
+            {
+                continue;
+            }
+
+            _log($"ingest: batch {intent.BatchId}: staged file of {file.Key} is gone or changed; fetching it again from bucket {intent.Bucket}");
             try
             {
-                var store = _stores.Bucket(intent.Bucket);
-                store.DownloadAsync(file.Key, path).GetAwaiter().GetResult();
-                using var stream = File.OpenRead(path);
-                if (new FileInfo(path).Length != file.Size || Convert.ToHexStringLower(SHA256.HashData(stream)) != file.Sha256)
+                File.Delete(path);
+                File.Delete(path + KeepSuffix);
+                _stores.Bucket(intent.Bucket).DownloadAsync(file.Key, path).GetAwaiter().GetResult();
+                if (!IsIntact(path, file))
                 {
                     throw new InvalidDataException($"{file.Key} in bucket {intent.Bucket} is no longer the file the batch verified");
                 }
             }
-            catch (Exception e) when (e is not IngestIntentException)
+            catch (Exception e) when (e is not IngestException)
             {
-                throw new IngestIntentException(
-                    $"batch {intent.BatchId}: {_intents.PathOf(intent.BatchId)} needs {file.Key} for instance {file.Instance}, which is neither staged nor fetchable ({e.Message}); " +
-                    $"restore the object, or start once with --discard-ingest-intent {intent.BatchId} and repeat INGEST_S3 {intent.Bucket} {intent.ManifestKey}", e);
+                throw new IngestException($"{_intents.PathOf(intent.BatchId)} needs {file.Key} for instance {file.Instance}, which is neither staged nor fetchable intact ({e.Message})", e);
             }
         }
+
+        return paths;
     }
+
+    private static bool IsIntact(string path, IngestSstFile file)
+    {
+        if (!HasLength(path, file.Size))
+        {
+            return false;
+        }
+
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream)) == file.Sha256;
+    }
+
+    /// <summary>
+    /// Reads every staged file in full (<see cref="SstFileVerifier"/>) while no instance is touched and the write gate
+    /// is free: a file that is damaged, of another format, or under the wrong instance is refused here.
+    /// </summary>
+    private void ReadBack(IngestPlan plan, IReadOnlyList<string> paths, string staging, CancellationToken cancellation)
+    {
+        try
+        {
+            SstFileVerifier.Verify(plan.BatchId, TargetFormat.PikaV4, _store.Instances, plan.ExpectedFiles, paths, Path.Combine(staging, VerifyFolder), cancellation);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IngestException(e.Message, e);
+        }
+    }
+
+    private const string VerifyFolder = "verify";
 
     private static bool HasLength(string path, long size) => File.Exists(path) && new FileInfo(path).Length == size;
 
@@ -314,7 +397,7 @@ internal sealed class IngestService : IDisposable
                 IngestInstance(intent, instance, files, mayRefuse: !recovering && intent.InstancesDone.Count == 0);
                 intent = intent.WithDone(instance);
                 var done = intent;
-                Persist(intent, $"record instance {instance} in {_intents.PathOf(intent.BatchId)}", () => _intents.Save(done));
+                Retry(intent, $"record instance {instance} in {_intents.PathOf(intent.BatchId)}", () => _intents.Save(done));
                 foreach (var path in files)
                 {
                     File.Delete(path + KeepSuffix);
@@ -330,7 +413,7 @@ internal sealed class IngestService : IDisposable
             // The item may be in already: appended by the run that died, or written by an attempt whose fsync failed.
             var from = BinlogPosition.TryParse(intent.BinlogFrom, out var start) ? start : throw new IngestIntentException($"{_intents.PathOf(intent.BatchId)}: bad binlog position '{intent.BinlogFrom}'");
             var position = default(BinlogPosition);
-            Persist(intent, "append its INGEST_SST item to the binlog", () =>
+            Retry(intent, "append its INGEST_SST item to the binlog", () =>
             {
                 if (BinlogSearch.TryFindIngest(_gate.BinlogFolder, from, plan.BatchId, out position))
                 {
@@ -345,58 +428,51 @@ internal sealed class IngestService : IDisposable
             if (!_applied.TryGet(plan.BatchId, out _))
             {
                 var applied = new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow);
-                Persist(intent, "record the batch as applied", () => _applied.Record(applied));
+                Retry(intent, "record the batch as applied", () => _applied.Record(applied));
             }
 
             Fault("after-applied");
-            Persist(intent, $"remove {_intents.PathOf(intent.BatchId)}", () => _intents.Delete(plan.BatchId));
+            Retry(intent, $"remove {_intents.PathOf(intent.BatchId)}", () => _intents.Delete(plan.BatchId));
         }
 
         DeleteFolder(folder);
     }
 
     /// <summary>
-    /// One instance takes its files. A refusal (a full disk, an I/O error) is final only while nothing of the batch is
-    /// in; after that the gate stays closed and the instance is retried with backoff until RocksDB takes the files,
-    /// with the reason in the log and INFO ingest.
+    /// One instance takes its files. While nothing of the batch is in, any refusal is final (the client is told,
+    /// the intent withdrawn). After that, a refusal that can pass is retried with the gate held (<see cref="Retry"/>);
+    /// one that cannot holds the batch unfinished (<see cref="Hold"/>).
     /// </summary>
     private void IngestInstance(IngestIntent intent, int instance, List<string> files, bool mayRefuse)
     {
-        for (var attempt = 1; ; attempt++)
+        if (!mayRefuse)
         {
-            try
+            Retry(intent, $"ingest the files of instance {instance}", () =>
             {
                 KeepAside(files);
                 _store.IngestFiles(instance, files);
-                if (attempt > 1)
-                {
-                    _log($"ingest: batch {intent.BatchId}: instance {instance} took its files at attempt {attempt}");
-                }
+            });
+            return;
+        }
 
-                Stats.Retrying("");
-                return;
-            }
-            catch (Exception e) when (e is not IngestException)
-            {
-                if (mayRefuse)
-                {
-                    throw new IngestException($"batch {intent.BatchId}: RocksDB refused the files of instance {instance}: {e.Message}", e) { NothingTouched = true };
-                }
-
-                var delay = Backoff(attempt);
-                var why = $"batch {intent.BatchId}: instance {instance} refused its files (attempt {attempt}): {e.Message}; instances {string.Join(",", intent.InstancesDone)} hold theirs, so the batch is retried, not abandoned; next try in {delay.TotalSeconds:0.#} s";
-                Stats.Retrying(why);
-                _log("ingest: " + why);
-                Thread.Sleep(delay);
-            }
+        try
+        {
+            KeepAside(files);
+            _store.IngestFiles(instance, files);
+        }
+        catch (Exception e) when (e is not IngestException)
+        {
+            throw new IngestException($"batch {intent.BatchId}: RocksDB refused the files of instance {instance}: {e.Message}", e) { NothingTouched = true };
         }
     }
 
     /// <summary>
-    /// Once an instance holds the batch, every step to the end must happen: a step the disk refuses (full, I/O error)
-    /// is retried with backoff, the gate held, the reason in the log and INFO ingest.
+    /// Once an instance may hold the batch, every step to the end must happen. A refusal that can pass (a full disk,
+    /// an I/O error, a busy resource: <see cref="IsTransient"/>) is retried with backoff, the gate held and the reason
+    /// in the log and INFO ingest, up to <see cref="IngestSettings.RetryLimit"/> attempts; a permanent one (a corrupt
+    /// or invalid file) or the last attempt holds the batch unfinished.
     /// </summary>
-    private void Persist(IngestIntent intent, string what, Action step)
+    private void Retry(IngestIntent intent, string what, Action step)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -406,19 +482,70 @@ internal sealed class IngestService : IDisposable
                 if (attempt > 1)
                 {
                     _log($"ingest: batch {intent.BatchId}: could {what} at attempt {attempt}");
-                    Stats.Retrying("");
                 }
 
+                Stats.Retrying("");
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not IngestException)
             {
+                if (!IsTransient(e))
+                {
+                    throw Hold(intent, $"could not {what}: {e.Message} (a permanent refusal: retrying cannot help)", e);
+                }
+
+                if (attempt >= _settings.RetryLimit)
+                {
+                    throw Hold(intent, $"could not {what} in {attempt} attempts: {e.Message}", e);
+                }
+
                 var delay = Backoff(attempt);
-                var why = $"batch {intent.BatchId}: cannot {what} (attempt {attempt}): {e.Message}; the batch is held, not abandoned; next try in {delay.TotalSeconds:0.#} s";
+                var why = $"batch {intent.BatchId}: cannot {what} (attempt {attempt} of {_settings.RetryLimit}): {e.Message}; the batch is held, not abandoned; next try in {delay.TotalSeconds:0.#} s";
                 Stats.Retrying(why);
                 _log("ingest: " + why);
                 Thread.Sleep(delay);
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether a refusal can pass by itself. RocksDB reports a Status (include/rocksdb/status.h, whose ToString
+    /// prefixes the messages): "IO error" (a full disk among them), "Resource busy", "Operation timed out",
+    /// "Operation failed. Try again." can; "Corruption", "Invalid argument", "Not implemented" and the rest cannot.
+    /// The node's own file steps fail with <see cref="IOException"/>, which can pass.
+    /// </summary>
+    internal static bool IsTransient(Exception e) => e switch
+    {
+        InvalidDataException => false,
+        IOException or UnauthorizedAccessException => true,
+        _ => TransientStatuses.Any(prefix => e.Message.StartsWith(prefix, StringComparison.Ordinal)),
+    };
+
+    private static readonly string[] TransientStatuses = ["IO error", "Resource busy", "Operation timed out", "Operation failed. Try again.", "Operation aborted"];
+
+    /// <summary>
+    /// Leaves the batch unfinished with its intent and staging in place: the gate is released, and until the node is
+    /// restarted (which tries again) data commands are answered with the reason and the safe command, never with half
+    /// a batch. Returns the exception for the caller to throw.
+    /// </summary>
+    private IngestException Hold(IngestIntent intent, string reason, Exception inner)
+    {
+        var done = intent.InstancesDone;
+        var message =
+            $"batch {intent.BatchId} is unfinished: {reason}. Instances done: {(done.Count == 0 ? "none recorded" : string.Join(",", done))} of {string.Join(",", intent.Files.Select(f => f.Instance).Distinct().Order())}, " +
+            $"so reads and writes are refused until it is finished: restore its files in bucket {intent.Bucket} and restart the node (it finishes the batch on start), " +
+            $"or restart it with --discard-ingest-intent {intent.BatchId} and repeat INGEST_S3 {intent.Bucket} {intent.ManifestKey}";
+        Volatile.Write(ref _unfinished, message);
+        Stats.Unfinished(message);
+        _log("ingest: " + message);
+        return new IngestException(message, inner);
+    }
+
+    private void RefuseWhileUnfinished()
+    {
+        if (Unfinished is { } why)
+        {
+            throw new IngestException(why);
         }
     }
 
@@ -502,4 +629,5 @@ internal sealed record IngestSettings(
     string IntentFolder,
     ManifestLimits Limits,
     int DownloadParallelism = 8,
-    long SpaceReserveBytes = 64L << 20);
+    long SpaceReserveBytes = 64L << 20,
+    int RetryLimit = 12);

@@ -14,9 +14,11 @@ internal sealed class IngestStats
     private string _lastBatch = "";
     private TimeSpan _lastDownload;
     private TimeSpan _lastVerify;
+    private TimeSpan _lastReadBack;
     private TimeSpan _lastIngest;
     private string _lastError = "";
     private string _waiting = "";
+    private string _unfinished = "";
     private string _current = "";
     private int _staged;
     private int _stagedOf;
@@ -52,7 +54,8 @@ internal sealed class IngestStats
         }
     }
 
-    public void Applied(IngestPlan plan, TimeSpan download, TimeSpan verify, TimeSpan ingest)
+    /// <param name="verify">Checking the staged files: their SHA-256, then reading them back (<paramref name="readBack"/>).</param>
+    public void Applied(IngestPlan plan, TimeSpan download, TimeSpan verify, TimeSpan readBack, TimeSpan ingest)
     {
         lock (_lock)
         {
@@ -60,7 +63,7 @@ internal sealed class IngestStats
             _files += plan.Files.Count;
             _bytes += plan.TotalBytes;
             _lastBatch = plan.BatchId;
-            (_lastDownload, _lastVerify, _lastIngest) = (download, verify, ingest);
+            (_lastDownload, _lastVerify, _lastReadBack, _lastIngest) = (download, verify, readBack, ingest);
             _current = "";
             _waiting = "";
         }
@@ -96,6 +99,16 @@ internal sealed class IngestStats
         }
     }
 
+    /// <summary>A batch is held unfinished: why, and the safe command, for INFO.</summary>
+    public void Unfinished(string why)
+    {
+        lock (_lock)
+        {
+            _unfinished = why;
+            _waiting = "";
+        }
+    }
+
     public void WriteInfo(StringBuilder info)
     {
         lock (_lock)
@@ -110,9 +123,13 @@ internal sealed class IngestStats
                 .Append("ingest_last_batch:").Append(_lastBatch).Append("\r\n")
                 .Append("ingest_last_download_ms:").Append((long)_lastDownload.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_verify_ms:").Append((long)_lastVerify.TotalMilliseconds).Append("\r\n")
+                .Append("ingest_last_read_back_ms:").Append((long)_lastReadBack.TotalMilliseconds).Append("\r\n")
                 .Append("ingest_last_ingest_ms:").Append((long)_lastIngest.TotalMilliseconds).Append("\r\n")
-                .Append("ingest_waiting:").Append(_waiting.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n")
-                .Append("ingest_last_error:").Append(_lastError.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal)).Append("\r\n");
+                .Append("ingest_waiting:").Append(OneLine(_waiting)).Append("\r\n")
+                .Append("ingest_unfinished:").Append(OneLine(_unfinished)).Append("\r\n")
+                .Append("ingest_last_error:").Append(OneLine(_lastError)).Append("\r\n");
         }
     }
+
+    private static string OneLine(string text) => text.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }

@@ -98,6 +98,12 @@ internal static class RespErrors
         string.Format(CultureInfo.InvariantCulture, WrongNumberOfArgumentsComposite, command);
 
     /// <summary>EXPIRE's reply to an option it does not know, e.g. <c>FOO</c>.</summary>
+    /// <summary>
+    /// pika-node's own: a data command while a batch's ingest is held unfinished (some instances may hold it, others
+    /// not). Like Redis's LOADING, it says the data cannot be served yet; the text carries the batch and the safe command.
+    /// </summary>
+    public static string IngestUnfinished(string why) => "ERR INGEST " + why;
+
     public static string UnsupportedOption(string option) => "ERR Unsupported option " + option;
 
     /// <summary>{0}: the subcommand as sent, {1}: the command in upper case, as Redis 7 names it in the hint.</summary>

@@ -191,7 +191,7 @@ public sealed class IngestCrashTests : IDisposable
     }
 
     [Fact]
-    public async Task Staged_files_lost_with_a_crash_are_fetched_again_and_a_node_that_cannot_fetch_them_refuses_to_start()
+    public async Task Staged_files_lost_with_a_crash_are_fetched_again_and_a_node_that_cannot_fetch_them_serves_with_the_batch_reported_and_data_refused()
     {
         var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
         var port = FreePort();
@@ -204,9 +204,10 @@ public sealed class IngestCrashTests : IDisposable
         var objectPath = Path.Combine(Store, Bucket, instance2);
         File.Move(objectPath, objectPath + ".away");
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartMasterAsync(port));
-        Assert.Contains($"batch b1: {Path.Combine(MasterData, "ingest", "intents", "b1" + IngestIntents.Suffix)} needs {instance2} for instance 2", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("--discard-ingest-intent b1", refused.Message, StringComparison.Ordinal);
+        await using (var held = await StartMasterAsync(port))
+        {
+            await AssertHeldAsync(held, $"needs {instance2} for instance 2, which is neither staged nor fetchable intact");
+        }
 
         File.Move(objectPath + ".away", objectPath);
         await using var master = await StartMasterAsync(port);
@@ -214,6 +215,71 @@ public sealed class IngestCrashTests : IDisposable
         Assert.Equal("+OK", await Repl.CallAsync(master, "INGEST_S3", Bucket, manifest));
         Assert.Equal(1, IngestItems(MasterData, "b1"));
         Assert.Equal(1, AppliedRecords(MasterData, "b1"));
+    }
+
+    /// <summary>
+    /// Issue 18 item 2: a staged file that changes underneath after the intent (here: replaced by random bytes while
+    /// instance 0 holds its files) is a permanent refusal. The batch is held, not retried forever with the gate
+    /// closed: INGEST_S3 says so, data commands are refused with the batch and the safe command, the node restarts
+    /// and opens its port, and once the file can be had intact again a restart finishes the batch.
+    /// </summary>
+    [Fact]
+    public async Task A_staged_file_corrupted_after_the_intent_holds_the_batch_unfinished_and_a_restart_finishes_it_once_the_file_is_intact()
+    {
+        var manifest = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
+        var port = FreePort();
+        var manifestJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Store, Bucket, manifest)))!;
+        var instance1 = manifestJson["files"]!.AsArray().Select((f, i) => (File: f!, Index: i)).First(x => (int)x.File["instance"]! == 1);
+        var objectPath = Path.Combine(Store, Bucket, instance1.File["key"]!.GetValue<string>());
+
+        await using (var master = await StartMasterAsync(port, "pause-after-instance-0"))
+        {
+            var ingest = Repl.CallAsync(port, TimeSpan.FromSeconds(120), "INGEST_S3", Bucket, manifest);
+            var marker = Path.Combine(MasterData, "ingest", "paused");
+            await Repl.WaitForAsync("instance 0 is in", () => Task.FromResult(File.Exists(marker)), master);
+
+            // A new file under the staged name: the bucket's object (which the staged name was linked to) stays intact.
+            var staged = Directory.GetFiles(Path.Combine(MasterData, "ingest", "staging"), $"{instance1.Index:D6}.sst", SearchOption.AllDirectories).Single();
+            File.Delete(staged);
+            File.WriteAllBytes(staged, System.Security.Cryptography.RandomNumberGenerator.GetBytes(5000));
+            File.Delete(marker);
+
+            var reply = await ingest;
+            Assert.StartsWith("-ERR batch b1 is unfinished: could not ingest the files of instance 1", reply, StringComparison.Ordinal);
+            Assert.Contains("a permanent refusal", reply, StringComparison.Ordinal);
+            await AssertHeldAsync(master, "could not ingest the files of instance 1");
+
+            // Until a restart, this object is also what a restart would find: moved away, the node must still start.
+            File.Move(objectPath, objectPath + ".away");
+        }
+
+        await using (var held = await StartMasterAsync(port))
+        {
+            await AssertHeldAsync(held, "neither staged nor fetchable intact");
+        }
+
+        File.Move(objectPath + ".away", objectPath);
+        await using var finished = await StartMasterAsync(port);
+        Assert.Equal(ExpectedDigest(), await Repl.CallAsync(finished, "DEBUG", "DIGEST"));
+        Assert.Equal("", Repl.Field(await Repl.InfoAsync(finished, "ingest"), "ingest_unfinished"));
+        Assert.Equal("+OK", await Repl.CallAsync(finished, "SET", "after", "flows"));
+        Assert.Equal(1, IngestItems(MasterData, "b1"));
+        Assert.Equal(1, AppliedRecords(MasterData, "b1"));
+    }
+
+    /// <summary>A node holding b1 unfinished: it answers, INFO ingest says why, reads and writes are refused with the safe command.</summary>
+    private static async Task AssertHeldAsync(NodeProcess node, string why)
+    {
+        var unfinished = Repl.Field(await Repl.InfoAsync(node, "ingest"), "ingest_unfinished");
+        Assert.StartsWith("batch b1 is unfinished: ", unfinished, StringComparison.Ordinal);
+        Assert.True(unfinished.Contains(why, StringComparison.Ordinal), unfinished);
+        Assert.Contains("--discard-ingest-intent b1 and repeat INGEST_S3 local manifests/b1.json", unfinished, StringComparison.Ordinal);
+        Assert.Equal("+PONG", await Repl.CallAsync(node, "PING"));
+        Assert.Equal("-ERR INGEST " + unfinished, await Repl.CallAsync(node, "SET", "k", "v"));
+        Assert.Equal("-ERR INGEST " + unfinished, await Repl.CallAsync(node, "GET", "user:1"));
+        Assert.Equal("-ERR INGEST " + unfinished, await Repl.CallAsync(node, "DBSIZE"));
+        Assert.Equal("-ERR INGEST " + unfinished, await Repl.CallAsync(node, "INGEST_S3", Bucket, "manifests/b1.json"));
+        Assert.Single(Directory.GetFiles(Path.Combine(node.DataFolder, "ingest", "intents")));
     }
 
     [Fact]

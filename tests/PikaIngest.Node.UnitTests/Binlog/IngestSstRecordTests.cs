@@ -31,6 +31,38 @@ public sealed class IngestSstRecordTests
         Assert.Equal(record.Files, decoded.Files);
     }
 
+    [Fact]
+    public void What_the_manifest_says_of_each_file_is_carried_for_the_slave_and_omitted_when_unknown()
+    {
+        var record = new IngestSstRecord(
+            "b", "manifests/x.json", "x",
+            [
+                new IngestSstFile("sst/x/i0-000001.sst", 0, 10, Sha, 42, "dXNlcjox", "dXNlcjo5", 1),
+                new IngestSstFile("sst/x/000001-1.sst", 1, 20, Sha),
+            ]);
+
+        var json = Encoding.UTF8.GetString(record.Encode());
+
+        Assert.Equal(
+            $$"""{"version":1,"bucket":"b","manifestKey":"manifests/x.json","batchId":"x","files":[""" +
+            $$"""{"key":"sst/x/i0-000001.sst","instance":0,"size":10,"sha256":"{{Sha}}","entries":42,"smallestKey":"dXNlcjox","largestKey":"dXNlcjo5","range":1},""" +
+            $$"""{"key":"sst/x/000001-1.sst","instance":1,"size":20,"sha256":"{{Sha}}"}]}""",
+            json);
+        Assert.Equal(record.Files, IngestSstRecord.Decode(record.Encode()).Files);
+    }
+
+    [Theory]
+    [InlineData("\"entries\":-1", "files[0]: entries -1 / range  out of range")]
+    [InlineData("\"range\":0", "files[0]: entries  / range 0 out of range")]
+    [InlineData("\"smallestKey\":\"not base64!\"", "files[0].smallestKey is not base64")]
+    [InlineData("\"largestKey\":7", "files[0].largestKey is Number, not String")]
+    public void Bad_file_expectations_are_refused_naming_the_member(string member, string problem)
+    {
+        var json = $$"""{"version":1,"bucket":"b","manifestKey":"m","batchId":"x","files":[{"key":"k","instance":0,"size":1,"sha256":"{{Sha}}",{{member}}}]}""";
+        var error = Assert.Throws<InvalidDataException>(() => IngestSstRecord.Decode(Encoding.UTF8.GetBytes(json)));
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"version":2,"bucket":"b","manifestKey":"m","batchId":"x","files":[]}""", "unsupported version 2")]
     [InlineData("""{"version":"1","bucket":"b","manifestKey":"m","batchId":"x","files":[]}""", "version is String")]

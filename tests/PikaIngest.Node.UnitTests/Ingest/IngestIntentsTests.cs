@@ -34,6 +34,19 @@ public sealed class IngestIntentsTests : IDisposable
     }
 
     [Fact]
+    public void What_the_manifest_says_of_a_file_is_kept_in_the_intent_for_the_read_back_on_start()
+    {
+        var intent = Sample with { Files = [new IngestSstFile("sst/b1/i0-000001.sst", 0, 100, new string('a', 64), 7, "YQ==", "Zw==", 1)], StagedNames = ["000000.sst"] };
+        const string Files = "\"files\":[{\"key\":\"sst/b1/i0-000001.sst\",\"instance\":0,\"size\":100," +
+            "\"sha256\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"entries\":7,\"smallestKey\":\"YQ==\",\"largestKey\":\"Zw==\",\"range\":1}]";
+
+        var encoded = IngestIntents.Encode(intent);
+
+        Assert.Contains(Files, Encoding.UTF8.GetString(encoded), StringComparison.Ordinal);
+        Assert.Equal(intent.Files, IngestIntents.Decode(encoded, "x").Files);
+    }
+
+    [Fact]
     public void Saved_intents_load_back_and_a_deleted_one_is_gone()
     {
         var intents = new IngestIntents(_folder.Combine("intents"));

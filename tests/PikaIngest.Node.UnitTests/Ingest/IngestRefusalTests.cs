@@ -27,7 +27,7 @@ public sealed class IngestRefusalTests : IDisposable
     ];
 
     /// <summary>The node's own storage, with the ingests of one instance refused a number of times first.</summary>
-    private sealed class RefusingStore(IStringStore inner, int instance, int refusals) : IStringStore
+    private sealed class RefusingStore(IStringStore inner, int instance, int refusals, Func<Exception> refusal) : IStringStore
     {
         public int Refused { get; private set; }
 
@@ -36,7 +36,7 @@ public sealed class IngestRefusalTests : IDisposable
             if (target == instance && Refused < refusals)
             {
                 Refused++;
-                throw new IOException("No space left on device");
+                throw refusal();
             }
 
             inner.IngestFiles(target, paths);
@@ -89,14 +89,16 @@ public sealed class IngestRefusalTests : IDisposable
         public void Dispose() => inner.Dispose();
     }
 
-    private async Task<(IngestService Service, RefusingStore Store, AppliedBatches Applied, BinlogWriter Binlog, string Data)> NodeAsync(int instance, int refusals)
+    private static IOException NoSpace() => new IOException("No space left on device");
+
+    private async Task<(IngestService Service, RefusingStore Store, AppliedBatches Applied, BinlogWriter Binlog, string Data)> NodeAsync(int instance, int refusals, Func<Exception>? refusal = null, int retryLimit = 12)
     {
         var data = _folder.Combine("data");
         await TestBatch.BuildAsync(_folder.Combine("store"), "local", "b1", Shards, 3);
-        var store = new RefusingStore(RocksStringStore.Open(data, 3), instance, refusals);
+        var store = new RefusingStore(RocksStringStore.Open(data, 3), instance, refusals, refusal ?? NoSpace);
         var binlog = BinlogWriter.Open(Path.Combine(data, "log_db0"), new BinlogOptions());
         var applied = AppliedBatches.Open(Path.Combine(data, "ingest", "applied.jsonl"), _ => { });
-        var settings = new IngestSettings(new HashSet<string>(["local"], StringComparer.Ordinal), Path.Combine(data, "ingest", "staging"), Path.Combine(data, "ingest", "intents"), new ManifestLimits());
+        var settings = new IngestSettings(new HashSet<string>(["local"], StringComparer.Ordinal), Path.Combine(data, "ingest", "staging"), Path.Combine(data, "ingest", "intents"), new ManifestLimits(), RetryLimit: retryLimit);
         var service = new IngestService(new LocalFolderStoreProvider(_folder.Combine("store")), store, new WriteGate(binlog, store), applied, settings, line =>
         {
             lock (_log)
@@ -132,8 +134,8 @@ public sealed class IngestRefusalTests : IDisposable
             Assert.Equal(2, store.Refused);
             Assert.Equal(Expected(), store.Digest(0));
             Assert.True(applied.TryGet("b1", out _));
-            Assert.Contains(_log, l => l.Contains("instance 1 refused its files (attempt 2): No space left on device", StringComparison.Ordinal));
-            Assert.Contains(_log, l => l.Contains("instance 1 took its files at attempt 3", StringComparison.Ordinal));
+            Assert.Contains(_log, l => l.Contains("cannot ingest the files of instance 1 (attempt 2 of 12): No space left on device", StringComparison.Ordinal));
+            Assert.Contains(_log, l => l.Contains("could ingest the files of instance 1 at attempt 3", StringComparison.Ordinal));
             Assert.Empty(Directory.GetFiles(Path.Combine(data, "ingest", "intents")));
             Assert.Empty(Directory.GetDirectories(Path.Combine(data, "ingest", "staging")));
         }
@@ -159,6 +161,43 @@ public sealed class IngestRefusalTests : IDisposable
             // Nothing is half-done, so the same INGEST_S3 simply works once RocksDB takes files again.
             Assert.Equal(IngestOutcome.Applied, await service.IngestS3Async("local", ObjectLayout.Manifest("b1"), CancellationToken.None));
             Assert.Equal(Expected(), store.Digest(0));
+        }
+    }
+
+    public static TheoryData<string> HeldRefusals => ["Corruption: block checksum mismatch", "Invalid argument: external file has a different comparator", "No space left on device"];
+
+    [Theory]
+    [MemberData(nameof(HeldRefusals))]
+    public async Task A_permanent_refusal_or_one_past_the_retry_limit_after_the_first_instance_holds_the_batch_unfinished(string refusal)
+    {
+        // RocksDB's Status text, as RocksDbException carries it through RocksStringStore; the full disk refuses past the limit of 2.
+        Func<Exception> refuse = refusal.StartsWith("No space", StringComparison.Ordinal) ? NoSpace : () => new InvalidOperationException(refusal);
+        var (service, store, applied, binlog, data) = await NodeAsync(instance: 1, refusals: 100, refuse, retryLimit: 2);
+        using (service)
+        using (store)
+        using (applied)
+        using (binlog)
+        {
+            var position = binlog.Position;
+            var error = await Assert.ThrowsAsync<IngestException>(() => service.IngestS3Async("local", ObjectLayout.Manifest("b1"), CancellationToken.None));
+
+            Assert.Contains("batch b1 is unfinished: could not ingest the files of instance 1", error.Message, StringComparison.Ordinal);
+            Assert.Contains(refusal, error.Message, StringComparison.Ordinal);
+            Assert.Contains("Instances done: 0 of 0,1,2", error.Message, StringComparison.Ordinal);
+            Assert.Contains("--discard-ingest-intent b1 and repeat INGEST_S3 local manifests/b1.json", error.Message, StringComparison.Ordinal);
+            Assert.Equal(refusal.StartsWith("No space", StringComparison.Ordinal) ? 2 : 1, store.Refused);
+            Assert.Equal(error.Message, service.Unfinished);
+            Assert.Single(Directory.GetFiles(Path.Combine(data, "ingest", "intents")));
+            Assert.Equal(position, binlog.Position);
+            Assert.False(applied.TryGet("b1", out _));
+
+            // The gate is free again, and no other batch is taken while this one is unfinished.
+            using (new WriteGate(binlog, store).Enter())
+            {
+            }
+
+            var next = await Assert.ThrowsAsync<IngestException>(() => service.IngestS3Async("local", ObjectLayout.Manifest("b1"), CancellationToken.None));
+            Assert.Equal(error.Message, next.Message);
         }
     }
 }
