@@ -99,15 +99,28 @@ internal static class StatusCommand
             return;
         }
 
-        var table = new Table().Border(TableBorder.Simple).AddColumns("batch", "state", "shards", "ranges", "result", "last progress");
-        foreach (var status in statuses)
+        string[] columns = ["batch", "state", "shards", "ranges", "result", "last progress"];
+        var rows = statuses.Select(s => new[] { s.BatchId, Describe(s), Shards(s), Ranges(s), Result(s), Age(s) }).ToList();
+        if (Plain)
         {
-            table.AddRow(Markup.Escape(status.BatchId), Markup.Escape(Describe(status)), Markup.Escape(Shards(status)), Markup.Escape(Ranges(status)), Markup.Escape(Result(status)), Age(status));
+            // One line per batch, for grep and scripts: a table's cells wrap at the width of a pipe.
+            foreach (var row in rows)
+            {
+                Console.WriteLine(string.Join(" | ", row));
+            }
+        }
+        else
+        {
+            var table = new Table().Border(TableBorder.Simple).AddColumns(columns);
+            foreach (var row in rows)
+            {
+                table.AddRow(row.Select(Markup.Escape).ToArray());
+            }
+
+            AnsiConsole.Write(table);
         }
 
-        AnsiConsole.Write(table);
-
-        // What is wrong is spelled out in plain lines below the table, where a narrow terminal cannot cut it off.
+        // What is wrong is spelled out in whole lines below the table, where no column width cuts it.
         foreach (var status in statuses.Where(s => s.State is BatchState.Failed or BatchState.Stalled))
         {
             PrintProblems(status, $"{status.BatchId}: ");
@@ -116,17 +129,39 @@ internal static class StatusCommand
 
     private static void PrintDetail(BatchStatus status)
     {
-        var table = new Table().Border(TableBorder.Simple).AddColumns("batch", Markup.Escape(status.BatchId));
-        table.AddRow("state", Markup.Escape(Describe(status)));
-        table.AddRow("shards", Markup.Escape(Shards(status)));
-        table.AddRow("plan", status.Planned ? "written" : "-");
-        table.AddRow("ranges", Markup.Escape(Ranges(status)));
-        table.AddRow("manifest", status.Manifest ? "written" : "-");
-        table.AddRow("ingest (master)", Markup.Escape(status.Result is null ? "-" : $"{Result(status)} at {status.ResultAt:O}"));
-        table.AddRow("last progress", Markup.Escape($"{Age(status)}{(status.LastProgress is { } at ? $" ({at:O})" : "")}"));
-        AnsiConsole.Write(table);
+        (string Label, string Value)[] rows =
+        [
+            ("state", Describe(status)),
+            ("shards", Shards(status)),
+            ("plan", status.Planned ? "written" : "-"),
+            ("ranges", Ranges(status)),
+            ("manifest", status.Manifest ? "written" : "-"),
+            ("ingest (master)", status.Result is null ? "-" : $"{Result(status)} at {status.ResultAt:O}"),
+            ("last progress", $"{Age(status)}{(status.LastProgress is { } at ? $" ({at:O})" : "")}"),
+        ];
+        if (Plain)
+        {
+            Console.WriteLine($"batch: {status.BatchId}");
+            foreach (var (label, value) in rows)
+            {
+                Console.WriteLine($"{label}: {value}");
+            }
+        }
+        else
+        {
+            var table = new Table().Border(TableBorder.Simple).AddColumns("batch", Markup.Escape(status.BatchId));
+            foreach (var (label, value) in rows)
+            {
+                table.AddRow(label, Markup.Escape(value));
+            }
+
+            AnsiConsole.Write(table);
+        }
+
         PrintProblems(status, "");
     }
+
+    private static bool Plain => Console.IsOutputRedirected;
 
     private static void PrintProblems(BatchStatus status, string prefix)
     {
