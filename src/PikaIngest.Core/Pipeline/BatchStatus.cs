@@ -99,7 +99,11 @@ public sealed record BatchStatus
 /// </summary>
 public sealed class BatchStatusReader(IObjectStore store, Action<string> log, int maxRecordBytes = 1 << 20)
 {
-    /// <summary>No change for this long means stalled: a function runs at most 15 minutes, and Lambda's two retries follow within minutes.</summary>
+    /// <summary>
+    /// No change for this long means stalled: a function runs at most 15 minutes, and Lambda retries a failed asynchronous
+    /// invocation twice, one and then two minutes later (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+    /// Throttled events may wait in Lambda's queue for up to 6 hours; redriving one of those only repeats idempotent work.
+    /// </summary>
     public static readonly TimeSpan DefaultStallAfter = TimeSpan.FromMinutes(20);
 
     /// <summary>The status of <paramref name="batch"/>, or of every batch in the store (ordered by id) when null.</summary>
