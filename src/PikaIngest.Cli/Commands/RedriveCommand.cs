@@ -70,7 +70,12 @@ internal static class RedriveCommand
                 : throw new ArgumentException($"'{uri}': the functions address whole buckets; give s3://{bucket} without a prefix");
         }
 
-        var root = ((LocalFolderStore)ObjectStores.OpenLocation(uri)).Root.TrimEnd(Path.DirectorySeparatorChar);
+        if (ObjectStores.OpenLocation(uri) is not LocalFolderStore folder)
+        {
+            throw new ArgumentException($"'{uri}': give s3://bucket, file:///path or a folder");
+        }
+
+        var root = folder.Root.TrimEnd(Path.DirectorySeparatorChar);
         return (new LocalFolderStoreProvider(Path.GetDirectoryName(root)!), Path.GetFileName(root));
     }
 
