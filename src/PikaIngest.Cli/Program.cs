@@ -9,6 +9,8 @@ var root = new RootCommand("pika-ingest: bulk-load data into Pika through SST fi
     UploadCommand.Create(),
     InvokeCommand.Create(),
     WatchCommand.Create(),
+    StatusCommand.Create(),
+    RedriveCommand.Create(),
     RespCommand.Create(),
     VerifyCommand.Create(),
     RunCommand.Create(),

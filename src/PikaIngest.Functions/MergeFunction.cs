@@ -8,11 +8,13 @@ namespace PikaIngest.Functions;
 /// an S3 ObjectCreated event for a merge task (<c>tasks/&lt;batch&gt;/i&lt;instance&gt;-&lt;range&gt;.json</c>,
 /// written by the manifest function when every shard is mapped) merges that key range of every
 /// shard's sorted run into one SST. Transient errors are rethrown so Lambda retries; a bad task or
-/// run ends in a failure record (which fails the batch) and a normal return.
+/// run, or another permanent error (<see cref="PermanentFailures"/>), ends in a failure record (which
+/// fails the batch) and a normal return.
 /// </summary>
 public sealed class MergeFunction
 {
     private readonly MergeStage _stage;
+    private readonly FailureGuard _guard;
     private readonly Action<string> _log;
 
     /// <summary>Used by the Lambda runtime: settings from the environment, read once per container.</summary>
@@ -29,7 +31,8 @@ public sealed class MergeFunction
     /// <summary>For tests and the local emulation: explicit dependencies.</summary>
     public MergeFunction(IObjectStoreProvider stores, SstStageOptions options, Action<string> log)
     {
-        _stage = new MergeStage(stores, options, log);
+        _guard = new FailureGuard(stores, log);
+        _stage = new MergeStage(_guard.Stores, options, log);
         _log = log;
     }
 
@@ -39,7 +42,7 @@ public sealed class MergeFunction
         var results = new List<MergeStageResult>();
         foreach (var created in events)
         {
-            results.Add(await _stage.ProcessAsync(created).ConfigureAwait(false));
+            results.Add(await _guard.RunAsync(created, _stage.ProcessAsync, reason => new MergeStageResult(created.Bucket, created.Key, MergeOutcome.Failed, reason)).ConfigureAwait(false));
         }
 
         return FunctionJson.Reply(results);

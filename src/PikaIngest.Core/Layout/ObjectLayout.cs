@@ -86,6 +86,13 @@ public static partial class ObjectLayout
         return match.Success && IsValidBatchId(batch) && seq > 0;
     }
 
+    /// <summary>The batch of a key under <c>state/&lt;batch&gt;/</c> (a record the manifest function fires on).</summary>
+    public static bool TryParseStateBatch(string key, out string batch)
+    {
+        batch = key.StartsWith(StatePrefix, StringComparison.Ordinal) && key.Split('/') is [_, var folder, _, ..] ? folder : "";
+        return IsValidBatchId(batch);
+    }
+
     /// <summary>Matches <c>tasks/&lt;batch&gt;/i&lt;instance&gt;-&lt;range&gt;.json</c>.</summary>
     public static bool TryParseTask(string key, out string batch, out int instance, out int range)
     {

@@ -162,7 +162,8 @@ public sealed record BatchResult
 /// <summary>A shard that failed to convert, or (with <see cref="Task"/>, shard 0) a merge task that failed.</summary>
 public sealed record FailedShard(int Shard, string Reason, long? Line, string? Task = null)
 {
-    public string Describe() => Task is null ? $"shard {Shard}" : $"merge {Task}";
+    /// <summary>"shard 3", "merge i0-000002", or the stage itself ("plan", "manifest") when it failed.</summary>
+    public string Describe() => Task is null ? $"shard {Shard}" : Task.StartsWith('i') ? $"merge {Task}" : Task;
 }
 
 /// <summary>JSON settings shared by every persisted record: camelCase, no nulls, stable property order.</summary>
