@@ -33,7 +33,7 @@ public sealed class ManifestFunction
     public ManifestFunction(IObjectStoreProvider stores, IIngestClient? ingest, Action<string> log)
     {
         _guard = new FailureGuard(stores, log);
-        _stage = new ManifestStage(_guard.Stores, ingest, log);
+        _stage = new ManifestStage(stores, ingest, log);
         _log = log;
     }
 

@@ -32,7 +32,7 @@ public sealed class MergeFunction
     public MergeFunction(IObjectStoreProvider stores, SstStageOptions options, Action<string> log)
     {
         _guard = new FailureGuard(stores, log);
-        _stage = new MergeStage(_guard.Stores, options, log);
+        _stage = new MergeStage(stores, options, log);
         _log = log;
     }
 

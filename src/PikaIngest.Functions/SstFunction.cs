@@ -31,7 +31,7 @@ public sealed class SstFunction
     public SstFunction(IObjectStoreProvider stores, SstStageOptions options, Action<string> log)
     {
         _guard = new FailureGuard(stores, log);
-        _stage = new SstStage(_guard.Stores, options, log);
+        _stage = new SstStage(stores, options, log);
         _log = log;
     }
 

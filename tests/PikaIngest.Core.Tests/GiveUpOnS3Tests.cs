@@ -20,16 +20,17 @@ public sealed class GiveUpOnS3Tests(S3rverFixture s3rver) : IClassFixture<S3rver
         await store.PutBytesAsync(shard, "{\"key\":\"k\",\"value\":\"v\"}\n"u8.ToArray());
         using var unknownKey = new AmazonS3Client(new BasicAWSCredentials("NOT-A-KEY", "not-the-secret"), S3ObjectStoreProvider.CreateConfig(s3rver.Endpoint));
         var log = new List<string>();
-        var guard = new FailureGuard(new S3ObjectStoreProvider(unknownKey, S3rverFixture.Options), log.Add);
-        var stage = new SstStage(guard.Stores, new SstStageOptions { WorkDirectory = Path.GetTempPath(), Parallelism = 1 }, log.Add);
+        var stores = new S3ObjectStoreProvider(unknownKey, S3rverFixture.Options);
+        var guard = new FailureGuard(stores, log.Add);
+        var stage = new SstStage(stores, new SstStageOptions { WorkDirectory = Path.GetTempPath(), Parallelism = 1 }, log.Add);
 
-        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() =>
+        var error = await Assert.ThrowsAsync<ObjectStoreAccessDeniedException>(() =>
             guard.RunAsync(new S3ObjectEvent("ObjectCreated:Put", bucket, shard, 0, null), stage.ProcessAsync, reason => new SstStageResult(bucket, shard, SstOutcome.Failed, reason)));
 
-        Assert.Equal(HttpStatusCode.Forbidden, error.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, Assert.IsType<AmazonS3Exception>(error.InnerException).StatusCode);
         Assert.True(PermanentFailures.IsPermanent(error));
-        Assert.StartsWith($"access denied: HEAD s3://{bucket}/{shard} (needs s3:GetObject", PermanentFailures.Describe(error), StringComparison.Ordinal);
-        Assert.Contains(log, l => l.Contains("could not write its failure record", StringComparison.Ordinal) && l.Contains("PUT", StringComparison.Ordinal));
+        Assert.StartsWith($"s3://{bucket}/{shard}: access denied to s3:GetObject", PermanentFailures.Describe(error), StringComparison.Ordinal);
+        Assert.Contains(log, l => l.Contains("could not write its failure record", StringComparison.Ordinal) && l.Contains("access denied to s3:", StringComparison.Ordinal));
         Assert.Null(await store.HeadAsync(ObjectLayout.Failed("b1", 1)));
     }
 }

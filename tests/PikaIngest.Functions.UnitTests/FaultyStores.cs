@@ -7,7 +7,8 @@ namespace PikaIngest.Functions.UnitTests;
 
 /// <summary>
 /// A folder store whose requests can be made to fail the way S3 fails them: it observes the functions' side of the
-/// store boundary and answers some requests with the SDK's exception instead of the folder's answer.
+/// store boundary and answers some requests with the SDK's exception instead of the folder's answer, a 403 turned into
+/// <see cref="ObjectStoreAccessDeniedException"/> as <see cref="S3ObjectStore"/> turns it.
 /// </summary>
 /// <param name="fault">Given the request ("GET", "HEAD", "PUT", "LIST", "DELETE"), the key and whether the object exists: the error to throw, or null.</param>
 public sealed class FaultyStores(IObjectStoreProvider inner, Func<string, string, bool, Exception?> fault) : IObjectStoreProvider
@@ -77,7 +78,7 @@ public sealed class FaultyStores(IObjectStoreProvider inner, Func<string, string
         {
             if (fault("LIST", prefix, true) is { } error)
             {
-                throw error;
+                throw AsS3ObjectStoreWould(error, "LIST", prefix);
             }
 
             await foreach (var info in inner.ListAsync(prefix, cancellation).ConfigureAwait(false))
@@ -96,8 +97,21 @@ public sealed class FaultyStores(IObjectStoreProvider inner, Func<string, string
         {
             if (fault(operation, key, await inner.HeadAsync(key).ConfigureAwait(false) is not null) is { } error)
             {
-                throw error;
+                throw AsS3ObjectStoreWould(error, operation, key);
             }
         }
+
+        private Exception AsS3ObjectStoreWould(Exception error, string operation, string key) => error is AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } denied
+            ? new ObjectStoreAccessDeniedException(Bucket, key, ActionOf(operation), $"403 {denied.ErrorCode}: {denied.Message}", denied)
+            : error;
+
+        private static string ActionOf(string operation) => operation switch
+        {
+            "GET" or "HEAD" => S3Actions.GetObject,
+            "PUT" => S3Actions.PutObject,
+            "DELETE" => S3Actions.DeleteObject,
+            "LIST" => S3Actions.ListBucket,
+            _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "not a store request"),
+        };
     }
 }

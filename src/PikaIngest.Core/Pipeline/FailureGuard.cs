@@ -13,9 +13,6 @@ namespace PikaIngest.Core.Pipeline;
 /// </summary>
 public sealed class FailureGuard(IObjectStoreProvider stores, Action<string> log)
 {
-    /// <summary>The stores the stages must use, so that an error names its request and object.</summary>
-    public IObjectStoreProvider Stores { get; } = new OperationNamingStoreProvider(stores);
-
     /// <summary>Runs <paramref name="process"/> on one event; on a permanent error records it and returns <paramref name="gaveUp"/>(reason).</summary>
     public async Task<T> RunAsync<T>(S3ObjectEvent created, Func<S3ObjectEvent, CancellationToken, Task<T>> process, Func<string, T> gaveUp, CancellationToken cancellation = default)
     {
@@ -55,7 +52,7 @@ public sealed class FailureGuard(IObjectStoreProvider stores, Action<string> log
     /// </summary>
     private async Task<string?> RecordAsync(S3ObjectEvent created, string reason, CancellationToken cancellation)
     {
-        var store = Stores.Bucket(created.Bucket);
+        var store = stores.Bucket(created.Bucket);
         var now = DateTimeOffset.UtcNow;
         var source = new SourceObject { Key = created.Key, Size = Math.Max(0, created.Size), ETag = created.ETag };
         string key;

@@ -1,6 +1,7 @@
 using System.Net;
 using Amazon.Runtime;
 using PikaIngest.Core.Shards;
+using PikaIngest.Core.Storage;
 
 namespace PikaIngest.Core.Pipeline;
 
@@ -13,13 +14,6 @@ namespace PikaIngest.Core.Pipeline;
 /// </summary>
 public static class PermanentFailures
 {
-    /// <summary>Exception.Data entries <see cref="OperationNamingStore"/> adds: the request and object a store error came from.</summary>
-    internal const string OperationData = "pika-ingest.operation";
-
-    internal const string ObjectData = "pika-ingest.object";
-
-    internal const string PermissionData = "pika-ingest.permission";
-
     public static bool IsPermanent(Exception error) => error switch
     {
         OperationCanceledException => false,
@@ -34,15 +28,15 @@ public static class PermanentFailures
     };
 
     /// <summary>
-    /// A refusal for want of a permission anywhere in the chain (an access-denied type of the store keeps the SDK's
-    /// exception inside). S3 answers 403 also for a missing key when the caller lacks s3:ListBucket, where 404 was expected
-    /// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
+    /// A refusal for want of a permission anywhere in the chain: the stores' own <see cref="ObjectStoreAccessDeniedException"/>,
+    /// or an SDK 403 that reached here some other way. S3 answers 403 also for a missing key when the caller lacks
+    /// s3:ListBucket, where 404 was expected (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
     /// </summary>
     public static bool IsAccessDenied(Exception error)
     {
         for (var current = error; current is not null; current = current.InnerException)
         {
-            if (current is UnauthorizedAccessException
+            if (current is ObjectStoreAccessDeniedException or UnauthorizedAccessException
                 or AmazonServiceException { StatusCode: HttpStatusCode.Forbidden }
                 or AmazonServiceException { ErrorCode: "AccessDenied" or "AllAccessDisabled" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" })
             {
@@ -53,22 +47,11 @@ public static class PermanentFailures
         return false;
     }
 
-    /// <summary>One line naming the request, the object and, for a refusal, the permission it needs.</summary>
-    public static string Describe(Exception error)
-    {
-        var operation = error.Data[OperationData] as string;
-        var target = error.Data[ObjectData] as string;
-        var request = operation is null ? "" : $"{operation} {target}";
-        if (IsAccessDenied(error))
-        {
-            var permission = error.Data[PermissionData] as string;
-            var needs = permission is null ? "" : $" (needs {permission}{(operation is "GET" or "HEAD" ? "; without s3:ListBucket a missing key is refused with 403 instead of 404" : "")})";
-            return $"access denied: {(request.Length > 0 ? request : "a store request")}{needs}: {error.Message}";
-        }
-
-        // The stages' own messages already name the object; say which request met it only when they do not.
-        return request.Length > 0 && target is not null && !error.Message.Contains(target, StringComparison.Ordinal)
-            ? $"{request}: {error.Message}"
-            : error.Message;
-    }
+    /// <summary>
+    /// One line for the failure record. The stores name the object and the permission on a refusal
+    /// (<see cref="ObjectStoreAccessDeniedException"/>), and the stages name the object in their own errors.
+    /// </summary>
+    public static string Describe(Exception error) => IsAccessDenied(error) && error is not ObjectStoreAccessDeniedException
+        ? $"access denied: {error.Message}"
+        : error.Message;
 }
