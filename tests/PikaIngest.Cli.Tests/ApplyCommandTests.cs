@@ -171,23 +171,12 @@ public sealed class ApplyCommandTests : IDisposable
         Assert.All(ReadStrings(Data, Instances), strings => Assert.Equal(["existing"], strings.Keys));
     }
 
-    public static TheoryData<string, int> Attacks()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var (attack, position) in BatchAttacks.All())
-        {
-            data.Add(attack, position);
-        }
-
-        return data;
-    }
-
     /// <summary>
     /// Issue 18: sizes and SHA-256 right, files not what the manifest says. Each is one <c>error:</c> line naming the
     /// batch and the file, exit 2, with nothing ingested, no applying record and no staged copies left.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Attacks))]
+    [MemberData(nameof(BatchAttacks.All), MemberType = typeof(BatchAttacks))]
     public void A_manifest_whose_files_are_not_what_it_says_is_refused_in_one_line_with_nothing_ingested(string attack, int position)
     {
         ConvertedBatches.Write(Store, Batch, Instances);

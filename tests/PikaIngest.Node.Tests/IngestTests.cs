@@ -264,24 +264,13 @@ public sealed class IngestTests
         Assert.Contains("ingest_batches_applied:0\r\n", await client.CallAsync("INFO", "ingest"), StringComparison.Ordinal);
     }
 
-    public static TheoryData<string, int> Attacks()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var (attack, position) in BatchAttacks.All())
-        {
-            data.Add(attack, position);
-        }
-
-        return data;
-    }
-
     /// <summary>
     /// Issue 18: manifests whose sizes and SHA-256 are right but whose files are not what they say. Each is refused
     /// before the intent and the write gate, naming the batch and the file, with the data, the binlog and the
     /// applied list unchanged and writes answered at once.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Attacks))]
+    [MemberData(nameof(BatchAttacks.All), MemberType = typeof(BatchAttacks))]
     public async Task A_manifest_whose_files_are_not_what_it_says_is_refused_naming_the_file_with_nothing_ingested(string attack, int position)
     {
         await using var node = await InProcessNode.StartAsync();

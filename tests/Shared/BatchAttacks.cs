@@ -22,9 +22,20 @@ internal static class BatchAttacks
     /// <summary>The first half of the file.</summary>
     public const string Truncated = "truncated";
 
-    /// <summary>Every attack at every instance position of a 3-instance batch (the rotation touches all three at once).</summary>
-    public static IEnumerable<(string Attack, int Position)> All() =>
-        [(WrongInstance, 0), .. new[] { ForeignBatch, RandomBytes, Truncated }.SelectMany(a => Enumerable.Range(0, 3).Select(p => (a, p)))];
+    /// <summary>Every attack at every instance position of a 3-instance batch (the rotation touches all three at once), as theory data.</summary>
+    public static TheoryData<string, int> All()
+    {
+        var data = new TheoryData<string, int> { { WrongInstance, 0 } };
+        foreach (var attack in new[] { ForeignBatch, RandomBytes, Truncated })
+        {
+            for (var position = 0; position < 3; position++)
+            {
+                data.Add(attack, position);
+            }
+        }
+
+        return data;
+    }
 
     /// <summary>
     /// Rewrites the batch whose manifest is <paramref name="manifestPath"/> in the bucket folder <paramref name="bucket"/>;

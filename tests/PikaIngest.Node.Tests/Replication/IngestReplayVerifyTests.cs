@@ -35,19 +35,8 @@ public sealed class IngestReplayVerifyTests : IDisposable
         .. Enumerable.Range(0, 2).Select(s => (IReadOnlyList<TestRecord>)[.. Enumerable.Range(s * 100, 200).Select(i => new TestRecord($"user:{i}", $"shard {s} value {i}"))]),
     ];
 
-    public static TheoryData<string, int> Attacks()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var (attack, position) in BatchAttacks.All())
-        {
-            data.Add(attack, position);
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Attacks))]
+    [MemberData(nameof(BatchAttacks.All), MemberType = typeof(BatchAttacks))]
     public async Task A_replayed_batch_whose_files_are_not_what_the_item_says_is_refused_naming_the_file_and_nothing_changes(string attack, int position)
     {
         var manifestKey = await TestBatch.BuildAsync(Store, Bucket, "b1", Shards, 3);
