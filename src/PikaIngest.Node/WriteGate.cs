@@ -96,7 +96,10 @@ internal sealed class WriteGate : IDisposable
     public BinlogPosition CommitCommand()
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
-        return _binlog.Append(BinlogItemType.Command, _command.WrittenMemory.Span);
+        var position = _binlog.Append(BinlogItemType.Command, _command.WrittenMemory.Span);
+        // Not kept until the next write: after a huge value it would hold the value's size.
+        _command.Reset();
+        return position;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using PikaIngest.Node.Memory;
 
 namespace PikaIngest.Node.Binlog;
 
@@ -195,7 +196,7 @@ internal sealed class BinlogWriter : IDisposable
         var needed = (int)BinlogFraming.MaxFramedLength(header.Length + content.Length);
         if (_pending.Length - _pendingLength < needed)
         {
-            var grown = new byte[Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength))];
+            var grown = LargeBuffers.New(Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength)));
             _pending.AsSpan(0, _pendingLength).CopyTo(grown);
             _pending = grown;
         }

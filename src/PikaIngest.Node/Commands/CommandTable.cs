@@ -37,6 +37,9 @@ internal enum CommandFlags
     /// (SET and MSET copy their values): like a Fast row, it runs on the socket's event thread (see ClientSession).
     /// </summary>
     Short = 64,
+
+    /// <summary>May grow memory, as Redis's <c>denyoom</c>: refused with OOM past maxmemory (see MemoryBudget).</summary>
+    DenyOom = 128,
 }
 
 /// <summary>The command groups of Redis's COMMAND DOCS, which this node's commands belong to.</summary>
@@ -149,32 +152,32 @@ internal static class CommandTable
         new("hello", -1, CommandFlags.NoAuth | CommandFlags.Fast, CommandGroup.Connection, KeyPositions.None, "Handshakes with the server (RESP2 only).", ConnectionCommands.Hello),
 
         new("get", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key.", StringCommands.Get),
-        new("set", -3, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
-        new("setnx", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Set the string value of a key only when the key doesn't exist.", StringCommands.SetNx),
-        new("setex", 4, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
-        new("psetex", 4, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
-        new("getset", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the previous string value of a key after setting it to a new value.", StringCommands.GetSet),
+        new("set", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
+        new("setnx", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Set the string value of a key only when the key doesn't exist.", StringCommands.SetNx),
+        new("setex", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
+        new("psetex", 4, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.First1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
+        new("getset", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the previous string value of a key after setting it to a new value.", StringCommands.GetSet),
         new("getdel", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key after deleting the key.", StringCommands.GetDel),
         new("getex", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the string value of a key after setting its expiration time.", StringCommands.GetEx),
         new("mget", -2, CommandFlags.Fast, CommandGroup.String, KeyPositions.All, "Atomically returns the string values of one or more keys.", StringCommands.MGet),
-        new("mset", -3, CommandFlags.Write | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
-        new("msetnx", -3, CommandFlags.Write | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically modifies the string values of one or more keys only when all keys don't exist.", StringCommands.MSetNx),
-        new("incr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Incr),
-        new("decr", 2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Decr),
-        new("incrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrBy),
-        new("decrby", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", StringCommands.DecrBy),
-        new("append", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", StringCommands.Append),
+        new("mset", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Batchable | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
+        new("msetnx", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Short, CommandGroup.String, KeyPositions.Pairs, "Atomically modifies the string values of one or more keys only when all keys don't exist.", StringCommands.MSetNx),
+        new("incr", 2, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Incr),
+        new("decr", 2, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Decr),
+        new("incrby", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrBy),
+        new("decrby", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", StringCommands.DecrBy),
+        new("append", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", StringCommands.Append),
         new("strlen", 2, CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Returns the length of a string value.", StringCommands.StrLen),
-        new("setrange", 4, CommandFlags.Write, CommandGroup.String, KeyPositions.First1, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", StringCommands.SetRange),
+        new("setrange", 4, CommandFlags.Write | CommandFlags.DenyOom, CommandGroup.String, KeyPositions.First1, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", StringCommands.SetRange),
         new("getrange", 4, CommandFlags.None, CommandGroup.String, KeyPositions.First1, "Returns a substring of the string stored at a key.", StringCommands.GetRange),
         new("substr", 4, CommandFlags.None, CommandGroup.String, KeyPositions.First1, "Returns a substring from a string value.", StringCommands.GetRange),
-        new("incrbyfloat", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrByFloat),
+        new("incrbyfloat", 3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, CommandGroup.String, KeyPositions.First1, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrByFloat),
 
-        new("setbit", 4, CommandFlags.Write, CommandGroup.Bitmap, KeyPositions.First1, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", BitCommands.SetBit),
+        new("setbit", 4, CommandFlags.Write | CommandFlags.DenyOom, CommandGroup.Bitmap, KeyPositions.First1, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", BitCommands.SetBit),
         new("getbit", 3, CommandFlags.Fast, CommandGroup.Bitmap, KeyPositions.First1, "Returns a bit value by offset.", BitCommands.GetBit),
         new("bitcount", -2, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Counts the number of set bits (population counting) in a string.", BitCommands.BitCount),
         new("bitpos", -3, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Finds the first set (1) or clear (0) bit in a string.", BitCommands.BitPos),
-        new("bitop", -4, CommandFlags.Write, CommandGroup.Bitmap, new(2, -1, 1), "Performs bitwise operations on multiple strings, and stores the result.", BitCommands.BitOp),
+        new("bitop", -4, CommandFlags.Write | CommandFlags.DenyOom, CommandGroup.Bitmap, new(2, -1, 1), "Performs bitwise operations on multiple strings, and stores the result.", BitCommands.BitOp),
 
         new("del", -2, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
         new("unlink", -2, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Asynchronously deletes one or more keys (here as DEL: a string is deleted in O(1)).", KeyCommands.Del),
@@ -189,7 +192,7 @@ internal static class CommandTable
         new("touch", -2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.All, "Returns the number of existing keys out of those specified (a RocksDB store keeps no access time to update).", KeyCommands.Touch),
         new("rename", 3, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.Two, "Renames a key and overwrites the destination.", KeyCommands.Rename),
         new("renamenx", 3, CommandFlags.Write | CommandFlags.Fast, CommandGroup.Generic, KeyPositions.Two, "Renames a key only when the target key name doesn't exist.", KeyCommands.RenameNx),
-        new("copy", -3, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.Two, "Copies the value of a key to a new key.", KeyCommands.Copy),
+        new("copy", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Short, CommandGroup.Generic, KeyPositions.Two, "Copies the value of a key to a new key.", KeyCommands.Copy),
         new("randomkey", 1, CommandFlags.None, CommandGroup.Generic, KeyPositions.None, "Returns a random key name from the database.", KeyCommands.RandomKey),
         new("ttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in seconds of a key.", KeyCommands.Ttl),
         new("pttl", 2, CommandFlags.Fast, CommandGroup.Generic, KeyPositions.First1, "Returns the expiration time in milliseconds of a key.", KeyCommands.PTtl),

@@ -1,3 +1,4 @@
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -488,7 +489,12 @@ internal static class StringCommands
                 return null;
             }
 
-            var combined = new byte[current.Length + suffix.Length];
+            if (context.RefusedForMemory(current.Length + suffix.Length))
+            {
+                return null;
+            }
+
+            var combined = LargeBuffers.New(current.Length + suffix.Length);
             current.CopyTo(combined, 0);
             suffix.CopyTo(combined.AsSpan(current.Length));
             var expireMs = exists ? existing.ExpireUnixMs : 0;
@@ -533,12 +539,17 @@ internal static class StringCommands
         }
 
         var end = (int)offset + patch.Length;
+        if (context.RefusedForMemory(end))
+        {
+            return null;
+        }
+
         var gate = context.Node.Gate;
         long length;
         using (gate.Enter())
         {
             var now = context.NowMs;
-            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (new byte[end], 0, 0);
+            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (LargeBuffers.New(end), 0, 0);
             patch.CopyTo(value.AsSpan((int)offset));
             PutAndLogSet(gate, store, key, value, expireMs, now);
             length = value.Length;

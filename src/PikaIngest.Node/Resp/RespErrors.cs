@@ -38,6 +38,12 @@ internal static class RespErrors
     public const string ExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
     public const string NoProto = "NOPROTO unsupported protocol version";
     public const string MaxClients = "ERR max number of clients reached";
+
+    /// <summary>Redis's shared.oomerr: a denyoom command past maxmemory.</summary>
+    public const string OutOfMemory = "OOM command not allowed when used memory > 'maxmemory'.";
+
+    /// <summary>CONFIG SET maxmemory with a value memtoull cannot read (Redis 7's text for a memory setting).</summary>
+    public const string ConfigMemoryArgument = "argument must be a memory value";
     public const string InvalidMasterPort = "ERR Invalid master port";
     public const string HelloProtocolNotAnInteger = "ERR Protocol version is not an integer or out of range";
     public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
