@@ -177,6 +177,8 @@ internal static class CommandTable
         new("getbit", 3, CommandFlags.Fast, CommandGroup.Bitmap, KeyPositions.First1, "Returns a bit value by offset.", BitCommands.GetBit),
         new("bitcount", -2, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Counts the number of set bits (population counting) in a string.", BitCommands.BitCount),
         new("bitpos", -3, CommandFlags.None, CommandGroup.Bitmap, KeyPositions.First1, "Finds the first set (1) or clear (0) bit in a string.", BitCommands.BitPos),
+        new("bitfield", -2, CommandFlags.Write | CommandFlags.DenyOom, CommandGroup.Bitmap, KeyPositions.First1, "Performs arbitrary bitfield integer operations on strings.", BitfieldCommands.Bitfield),
+        new("bitfield_ro", -2, CommandFlags.Fast, CommandGroup.Bitmap, KeyPositions.First1, "Performs arbitrary read-only bitfield integer operations on strings.", BitfieldCommands.BitfieldReadOnly),
         new("bitop", -4, CommandFlags.Write | CommandFlags.DenyOom, CommandGroup.Bitmap, new(2, -1, 1), "Performs bitwise operations on multiple strings, and stores the result.", BitCommands.BitOp),
 
         new("del", -2, CommandFlags.Write | CommandFlags.Short, CommandGroup.Generic, KeyPositions.All, "Deletes one or more keys.", KeyCommands.Del),
