@@ -30,6 +30,7 @@ public sealed class BitfieldDifferentialTests
         ["SET", "bft", "abc", "EX", "100000"], ["BITFIELD", "bft", "SET", "u8", "8", "65"], ["TTL", "bft"], ["GET", "bft"],
         ["BITFIELD_RO", "bf", "GET", "u8", "0", "GET", "i16", "#2"], ["BITFIELD_RO", "bf", "SET", "u8", "0", "1"], ["BITFIELD_RO", "bf", "GET", "u8", "0", "INCRBY", "u8", "0", "1"],
         ["BITFIELD_RO", "missing-bf2", "GET", "u8", "0"], ["BITFIELD_RO", "bf"], ["BITFIELD_RO", "bf", "OVERFLOW", "SAT"], ["BITFIELD_RO"],
+        ["BITFIELD", "bfq", "OVERFLOW", "SAT", "SET", "i29", "0", "-9223372036854775808", "GET", "i29", "0", "SET", "i29", "0", "-9000000000000000000", "GET", "i29", "0"],
         ["SET", "bfs", "\u0000\u00ff\u0080é"], ["BITFIELD", "bfs", "GET", "i12", "3", "GET", "u13", "5", "INCRBY", "i3", "9", "-5"], ["GET", "bfs"],
     ];
 
