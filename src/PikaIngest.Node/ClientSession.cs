@@ -382,10 +382,18 @@ internal sealed class ClientSession : IValueSink, IDisposable
         }
 
         var pending = Reply.WrittenMemory;
+        var large = pending.Length > LargeBuffers.PooledLimit;
         while (pending.Length > 0)
         {
             var sent = await _socket!.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
             pending = pending[sent..];
+        }
+
+        if (large)
+        {
+            // The socket's reusable send arguments keep the last buffer they sent, which would keep a huge reply
+            // alive after Reset hands it back: an empty send replaces it.
+            await _socket!.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, stopping).ConfigureAwait(false);
         }
 
         Reply.Reset();

@@ -171,15 +171,19 @@ internal sealed class BinlogWriter : IDisposable
     /// Appends one item with the next logic id and the current term, and returns the position before it (the one
     /// written in its header). Starts a new file first when the current one has grown past the size limit.
     /// </summary>
-    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> content)
+    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> content) => Append(type, content, [], []);
+
+    /// <summary>Appends an item whose content is <paramref name="head"/>, <paramref name="body"/> and <paramref name="tail"/> in turn, framed without joining them first.</summary>
+    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
     {
+        var contentLength = (long)head.Length + body.Length + tail.Length;
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (type is not (BinlogItemType.Command or BinlogItemType.IngestSst))
         {
             throw new ArgumentOutOfRangeException(nameof(type), type, "unknown binlog item type");
         }
 
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(content.Length, MaxContentLength, nameof(content));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(contentLength, MaxContentLength, nameof(body));
 
         if (_offset > _options.FileSizeLimit)
         {
@@ -191,9 +195,9 @@ internal sealed class BinlogWriter : IDisposable
         var logicId = _lastLogicId + 1;
         var now = (uint)_options.Clock.GetUtcNow().ToUnixTimeSeconds();
         Span<byte> header = stackalloc byte[BinlogItem.HeaderSize];
-        BinlogItem.WriteHeader(header, type, now, _term, logicId, before.FileNum, before.Offset, (uint)content.Length);
+        BinlogItem.WriteHeader(header, type, now, _term, logicId, before.FileNum, before.Offset, (uint)contentLength);
 
-        var needed = (int)BinlogFraming.MaxFramedLength(header.Length + content.Length);
+        var needed = (int)BinlogFraming.MaxFramedLength(header.Length + contentLength);
         if (_pending.Length - _pendingLength < needed)
         {
             var grown = LargeBuffers.New(Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength)));
@@ -201,7 +205,7 @@ internal sealed class BinlogWriter : IDisposable
             _pending = grown;
         }
 
-        var length = BinlogFraming.Frame(header, content, _offset, now, _pending.AsSpan(_pendingLength));
+        var length = BinlogFraming.Frame(new ItemParts(header, head, body, tail), _offset, now, _pending.AsSpan(_pendingLength));
         _pendingLength += length;
         lock (_gate)
         {

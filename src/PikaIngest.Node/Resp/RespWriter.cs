@@ -89,6 +89,13 @@ internal sealed class RespWriter : IDisposable
         AdvanceBulk();
     }
 
+    /// <summary>A bulk's header alone (<c>$length</c> CR LF): its bytes and CR LF are sent by other means.</summary>
+    public void WriteBulkHeader(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        WriteNumber((byte)'$', length);
+    }
+
     public void WriteNullBulk() => WriteRaw("$-1\r\n"u8);
 
     public void WriteArrayHeader(int count)

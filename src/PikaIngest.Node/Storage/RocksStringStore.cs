@@ -16,6 +16,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
     private const int StackKeyLimit = 512;
     private const int MaxOpenCursors = 4096;
 
+    /// <summary>
+    /// Values from this size go to blob files, and each write of one is flushed from the memtable at once (see
+    /// <see cref="PutLarge"/>): below it, values are ordinary SST entries.
+    /// </summary>
+    public const int LargeValueBytes = LargeBuffers.PooledLimit;
+
     /// <summary>What <c>--block-cache-mb</c> defaults to.</summary>
     public const int DefaultBlockCacheMb = 256;
 
@@ -195,6 +201,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
         // INFO rocksdb's compaction bytes and stall time are statistics tickers. The lowest level that still counts
         // tickers (no histograms, no timers) costs GET and SET a per-core counter increment, not a clock read.
         options.EnableStatistics();
+        // Large values live in blob files (RocksDB's integrated BlobDB): a flush writes such a value to a blob file as
+        // it is, where an SST would build it into one block of its size and compress that (a 512 MiB value needed
+        // another GiB while its memtable was flushed), compaction never rewrites it, and a read fills a buffer of the
+        // value's size from the file instead of decompressing a block. The LSM keeps a small reference.
+        Native.Instance.rocksdb_options_set_enable_blob_files(options.Handle, 1);
+        Native.Instance.rocksdb_options_set_min_blob_size(options.Handle, LargeValueBytes);
         Native.Instance.rocksdb_options_set_statistics_level(options.Handle, (int)StatisticsLevel.ExceptHistogramOrTimers);
         // The filter is a full one over whole keys, which is what a GET asks (no prefix is ever looked up). Filters are
         // kept on every level, optimize_filters_for_hits notwithstanding: Redis clients GET missing keys routinely, and
@@ -288,7 +300,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var encodedKey = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rentedKey);
         try
         {
-            if (value.Length > LargeBuffers.PooledLimit)
+            if (value.Length >= LargeValueBytes)
             {
                 PutLarge(instance, encodedKey, value, expireUnixMs, nowMs);
                 return;
