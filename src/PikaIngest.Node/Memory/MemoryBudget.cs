@@ -17,7 +17,7 @@ internal sealed class MemoryBudget
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(100);
 
     private long _residentBytes;
-    private long _readAtTicks = long.MinValue;
+    private long _readAtTicks;
     private long _peakResidentBytes;
 
     /// <summary>The default budget: half the memory the process may use (the host's, or its cgroup limit).</summary>
@@ -29,7 +29,8 @@ internal sealed class MemoryBudget
         get
         {
             var now = Environment.TickCount64;
-            if (now - Volatile.Read(ref _readAtTicks) >= RefreshInterval.TotalMilliseconds)
+            // Never read yet (0) or stale.
+            if (Volatile.Read(ref _residentBytes) == 0 || now - Volatile.Read(ref _readAtTicks) >= RefreshInterval.TotalMilliseconds)
             {
                 Refresh(now);
             }
