@@ -334,8 +334,9 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     /// <summary>
     /// A large value goes into a batch of its own in three parts (type byte, value, suffix), so the encoded value is
-    /// never built here: RocksDB's batch is the one copy. The instance's memtable is then flushed in the background,
-    /// so it does not hold the value until 64 MiB of other writes fill it (DEL of the key alone frees nothing there).
+    /// never built here: RocksDB's batch is the one copy. The instance's memtable is then flushed before this returns
+    /// (the value goes to a blob file as it is), so the memtable does not hold the value until 64 MiB of other writes
+    /// fill it (a DEL of the key alone would free nothing there).
     /// </summary>
     private void PutLarge(int instance, ReadOnlySpan<byte> encodedKey, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs)
     {
