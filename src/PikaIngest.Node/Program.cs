@@ -61,6 +61,10 @@ root.SetAction(async (result, cancellation) =>
         }
 
         master = (host, masterPort);
+        if (PikaIngest.Node.Commands.ReplicationCommands.IsThisNode(host, masterPort, result.GetValue(port), result.GetValue(bind)!))
+        {
+            throw new ArgumentException($"--slaveof {host} {portText}: that is this node's own address");
+        }
     }
 
     // Every write takes the one write gate, so a second event thread mostly adds contention for it: on 2 cores shared

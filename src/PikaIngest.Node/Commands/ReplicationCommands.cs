@@ -32,7 +32,7 @@ internal static class ReplicationCommands
         }
 
         var host = Encoding.UTF8.GetString(context.Arg(1));
-        if (IsThisNode(host, (int)port, context.Node))
+        if (IsThisNode(host, (int)port, context.Node.Port, context.Node.Options.Bind))
         {
             context.Reply.WriteError(RespErrors.SlaveOfItself);
             return null;
@@ -49,9 +49,9 @@ internal static class ReplicationCommands
     /// bound address, or — bound to every address — any address of this machine. A name is not resolved (that could
     /// wait on DNS while the command runs).
     /// </summary>
-    private static bool IsThisNode(string host, int port, NodeContext node)
+    internal static bool IsThisNode(string host, int port, int ownPort, string bind)
     {
-        if (port != node.Port)
+        if (port != ownPort)
         {
             return false;
         }
@@ -66,12 +66,12 @@ internal static class ReplicationCommands
             return false;
         }
 
-        if (IPAddress.IsLoopback(address) || (IPAddress.TryParse(node.Options.Bind, out var bound) && bound.Equals(address)))
+        if (IPAddress.IsLoopback(address) || (IPAddress.TryParse(bind, out var bound) && bound.Equals(address)))
         {
             return true;
         }
 
-        return node.Options.Bind is "0.0.0.0" or "::"
+        return bind is "0.0.0.0" or "::"
             && NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.Equals(address));
     }
 

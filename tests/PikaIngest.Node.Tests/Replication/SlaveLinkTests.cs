@@ -27,6 +27,28 @@ public sealed class SlaveLinkTests
         Assert.Equal("+OK", await client.CallAsync("SLAVEOF", "NO", "ONE"));
     }
 
+    [Fact]
+    public async Task A_node_started_as_a_slave_of_itself_refuses_to_start()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "pika-node-self-" + Guid.NewGuid().ToString("N"));
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+        listener.Stop();
+        try
+        {
+            var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(data, "--port", port, "--slaveof", "localhost", port));
+            Assert.Contains("that is this node's own address", failure.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
     /// <summary>
     /// A master that wants a password the slave does not give accepts each connection and then refuses it. The slave
     /// used to retry every 200 ms for ever (30 connections in 6 s); with backoff doubling to 5 s, 6 s hold at most 8.
