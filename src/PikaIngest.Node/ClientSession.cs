@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Collections.Frozen;
 using System.Net.Sockets;
 using System.Text;
 using PikaIngest.Node.Commands;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -29,7 +29,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
     private readonly RespRequestParser _parser;
     private readonly CommandArguments _arguments = new();
     private readonly CommitWaiter _commit = new();
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+    private byte[] _buffer = LargeBuffers.Rent(InitialBuffer);
     private int _start;
     private int _end;
     private bool _wrote;
@@ -106,6 +106,7 @@ internal sealed class ClientSession : IValueSink, IDisposable
         }
 
         Reply.Reset();
+        LargeBuffers.ReleaseIfWanted();
     }
 
     public RespWriter Reply { get; } = new();
@@ -287,6 +288,13 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return null;
         }
 
+        // The request's own bytes are what a SET stores; commands that rewrite a whole value count it in their handler.
+        if ((spec.Flags & CommandFlags.DenyOom) != 0 && !FromMaster && !_node.Memory.Allows(_node.Options.MaxMemory, frame.Length))
+        {
+            Reply.WriteError(RespErrors.OutOfMemory);
+            return null;
+        }
+
         var batchable = (spec.Flags & CommandFlags.Batchable) != 0;
         if (_inBatch && !batchable)
         {
@@ -346,9 +354,9 @@ internal sealed class ClientSession : IValueSink, IDisposable
             return false;
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent((int)size);
+        var larger = LargeBuffers.Rent((int)size);
         _buffer.AsSpan(0, _end).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        LargeBuffers.Return(_buffer);
         _buffer = larger;
         return true;
     }
@@ -380,20 +388,30 @@ internal sealed class ClientSession : IValueSink, IDisposable
         }
 
         var pending = Reply.WrittenMemory;
+        var large = pending.Length > LargeBuffers.PooledLimit;
         while (pending.Length > 0)
         {
             var sent = await _socket!.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
             pending = pending[sent..];
         }
 
+        if (large)
+        {
+            // The socket's reusable send arguments keep the last buffer they sent, which would keep a huge reply
+            // alive after Reset hands it back: an empty send replaces it.
+            await _socket!.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, stopping).ConfigureAwait(false);
+        }
+
         Reply.Reset();
 
         if (_end == _start && _buffer.Length > ShrinkAbove)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+            LargeBuffers.Return(_buffer);
+            _buffer = LargeBuffers.Rent(InitialBuffer);
             _start = _end = 0;
         }
+
+        LargeBuffers.ReleaseIfWanted();
     }
 
     /// <summary>Closes the connection from outside, ending a session blocked in a receive.</summary>
@@ -403,6 +421,6 @@ internal sealed class ClientSession : IValueSink, IDisposable
     {
         _socket?.Dispose();
         Reply.Dispose();
-        ArrayPool<byte>.Shared.Return(_buffer);
+        LargeBuffers.Return(_buffer);
     }
 }

@@ -3,6 +3,7 @@ using PikaIngest.Core.Layout;
 using PikaIngest.Core.Storage;
 using PikaIngest.Node.Binlog;
 using PikaIngest.Node.Ingest;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Replication;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
@@ -58,6 +59,9 @@ internal sealed class NodeContext : IDisposable
     public NodeStats Stats { get; } = new();
 
     public RespLimits Limits { get; } = new();
+
+    /// <summary>The maxmemory guard's view of the process's memory.</summary>
+    public MemoryBudget Memory { get; } = new();
 
     /// <summary>The port actually listened on (differs from the option when it was 0).</summary>
     public int Port { get; set; }

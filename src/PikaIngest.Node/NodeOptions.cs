@@ -1,4 +1,5 @@
 using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node;
@@ -48,6 +49,12 @@ internal sealed record NodeOptions
 
     /// <summary>A long, as CONFIG SET maxclients takes up to 2^32-1 like Redis.</summary>
     public long MaxClients { get; init; } = 10_000;
+
+    /// <summary>
+    /// maxmemory: bytes of resident memory past which commands that may grow memory are refused (0: no limit). The
+    /// default is half the memory available, so a few clients writing huge values cannot take the host.
+    /// </summary>
+    public long MaxMemory { get; init; } = MemoryBudget.DefaultMaxMemory;
 
     /// <summary>A process whose exit stops the node (a supervisor that may die without stopping it, such as <c>pika-ingest run</c>).</summary>
     public int? ParentProcessId { get; init; }

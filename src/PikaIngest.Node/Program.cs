@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PikaIngest.Node;
 using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Storage;
 
 // A socket's completions run on the runtime's event thread rather than being queued to the thread pool, so a
@@ -13,6 +14,8 @@ if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
 {
     Environment.SetEnvironmentVariable(InlineCompletions, "1");
 }
+
+LargeBuffers.ConfigureNativeAllocator();
 
 var port = new Option<int>("--port") { Description = "TCP port (0: any free port, printed on start)", DefaultValueFactory = _ => 9221 };
 var bind = new Option<string>("--bind") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
@@ -34,11 +37,12 @@ var binlogKeepSeconds = new Option<long>("--binlog-keep-seconds") { Description 
 var parentPid = new Option<int?>("--parent-pid") { Description = "Stop cleanly when this process exits (for supervisors that may be killed)" };
 var binlogMaxFiles = new Option<int>("--binlog-max-files") { Description = "Binlog files kept at most, even if a slave still needs older ones (it then full-syncs)", DefaultValueFactory = _ => 1000 };
 
+var maxMemory = new Option<string?>("--maxmemory") { Description = "Resident memory past which writes that may grow memory are refused with OOM (bytes, or with kb mb gb; 0: no limit; default: half the memory available)" };
 var discardIntent = new Option<string[]>("--discard-ingest-intent") { Description = "Start without finishing this batch's ingest intent (repeat for more); only when it cannot be finished: then repeat its INGEST_S3", AllowMultipleArgumentsPerToken = false };
 
 var root = new RootCommand("pika-node: a Pika-compatible Redis-protocol server on RocksDB with INGEST_S3")
 {
-    port, bind, data, instances, blockCacheMb, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, ioThreads, parentPid, discardIntent,
+    port, bind, data, instances, blockCacheMb, requirePass, objectStore, allowBucket, slaveOf, masterAuth, binlogSync, binlogFileSize, binlogKeepFiles, binlogKeepBytes, binlogKeepSeconds, binlogMaxFiles, maxClients, maxMemory, ioThreads, parentPid, discardIntent,
 };
 root.SetAction(async (result, cancellation) =>
 {
@@ -57,6 +61,10 @@ root.SetAction(async (result, cancellation) =>
         }
 
         master = (host, masterPort);
+        if (PikaIngest.Node.Commands.ReplicationCommands.IsThisNode(host, masterPort, result.GetValue(port), result.GetValue(bind)!))
+        {
+            throw new ArgumentException($"--slaveof {host} {portText}: that is this node's own address");
+        }
     }
 
     // Every write takes the one write gate, so a second event thread mostly adds contention for it: on 2 cores shared
@@ -88,6 +96,9 @@ root.SetAction(async (result, cancellation) =>
         BinlogSync = sync,
         BinlogFileSize = result.GetValue(binlogFileSize),
         MaxClients = result.GetValue(maxClients),
+        MaxMemory = result.GetValue(maxMemory) is not { } memoryText ? MemoryBudget.DefaultMaxMemory
+            : MemoryBudget.TryParseSize(memoryText, out var memoryBytes) ? memoryBytes
+            : throw new ArgumentException($"--maxmemory '{memoryText}': give bytes, or a number with k kb m mb g gb"),
         SlaveOf = master,
         MasterAuth = result.GetValue(masterAuth),
         BinlogKeepFiles = Math.Max(1, result.GetValue(binlogKeepFiles)),

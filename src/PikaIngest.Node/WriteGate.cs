@@ -93,10 +93,19 @@ internal sealed class WriteGate : IDisposable
     }
 
     /// <summary>Appends the command begun with <see cref="BeginCommand"/> to the binlog.</summary>
-    public BinlogPosition CommitCommand()
+    public BinlogPosition CommitCommand() => CommitCommand([], []);
+
+    /// <summary>
+    /// Appends the command begun with <see cref="BeginCommand"/> followed by <paramref name="body"/> and
+    /// <paramref name="tail"/>: a large value is logged from where it lies, not copied into the command first.
+    /// </summary>
+    public BinlogPosition CommitCommand(ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "the write gate must be held");
-        return _binlog.Append(BinlogItemType.Command, _command.WrittenMemory.Span);
+        var position = _binlog.Append(BinlogItemType.Command, _command.WrittenMemory.Span, body, tail);
+        // Not kept until the next write: after a huge value it would hold the value's size.
+        _command.Reset();
+        return position;
     }
 
     /// <summary>

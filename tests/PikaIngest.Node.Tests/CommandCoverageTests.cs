@@ -49,6 +49,7 @@ public sealed class CommandCoverageTests
         .. ServerDifferentialTests.OneDatabase, .. ServerDifferentialTests.Object, .. ServerDifferentialTests.Config,
         .. ServerDifferentialTests.Command, .. ServerDifferentialTests.Client,
         .. new RandomCommands(1).Take(3000), .. StringDifferentialTests.RandomWorkload(1, 3000),
+        .. BitfieldDifferentialTests.Script, .. BitfieldDifferentialTests.RandomWorkload(1, 2000),
     ];
 
     [Fact]

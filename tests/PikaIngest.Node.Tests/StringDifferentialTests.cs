@@ -295,7 +295,7 @@ public sealed class StringDifferentialTests
         return script;
     }
 
-    private static async Task<string> CompareHexAsync(IEnumerable<string[]> script)
+    internal static async Task<string> CompareHexAsync(IEnumerable<string[]> script)
     {
         await using var redis = await RedisServerProcess.StartAsync(Differential.RedisFlags);
         await using var node = await InProcessNode.StartAsync();

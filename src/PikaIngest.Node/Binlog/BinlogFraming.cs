@@ -35,9 +35,13 @@ internal static class BinlogFraming
     /// First fragment there, because Pika pads only tails shorter than a header. Pika's reader happens to skip
     /// that slot; <see cref="BinlogFileCursor"/> reads it as the empty fragment it is.
     /// </remarks>
-    public static int Frame(ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, long fileOffset, uint unixTime, Span<byte> destination)
+    public static int Frame(ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, long fileOffset, uint unixTime, Span<byte> destination) =>
+        Frame(new ItemParts(header, content, [], []), fileOffset, unixTime, destination);
+
+    /// <summary>As <see cref="Frame(ReadOnlySpan{byte}, ReadOnlySpan{byte}, long, uint, Span{byte})"/>, the item given in parts.</summary>
+    public static int Frame(ItemParts item, long fileOffset, uint unixTime, Span<byte> destination)
     {
-        var total = header.Length + content.Length;
+        var total = item.Length;
         var blockOffset = (int)(fileOffset % BlockSize);
         var written = 0;
         var done = 0;
@@ -70,7 +74,7 @@ internal static class BinlogFraming
             fragment[2] = (byte)(length >> 16);
             BinaryPrimitives.WriteUInt32LittleEndian(fragment[3..], unixTime);
             fragment[7] = (byte)type;
-            CopyRange(header, content, done, fragment[HeaderSize..]);
+            item.CopyRange(done, fragment[HeaderSize..]);
 
             written += fragment.Length;
             blockOffset += fragment.Length;
@@ -82,18 +86,41 @@ internal static class BinlogFraming
         return written;
     }
 
-    /// <summary>Copies the bytes at <paramref name="from"/> of the concatenation header+content, so the content is copied once.</summary>
-    private static void CopyRange(ReadOnlySpan<byte> header, ReadOnlySpan<byte> content, int from, Span<byte> destination)
+}
+
+/// <summary>
+/// A binlog item as the concatenation of its header and its content in up to three parts, so that a command logging a
+/// large value (SET key value) is framed from the value where it lies, not from a copy of the whole command first.
+/// </summary>
+internal readonly ref struct ItemParts(ReadOnlySpan<byte> header, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
+{
+    private readonly ReadOnlySpan<byte> _header = header;
+    private readonly ReadOnlySpan<byte> _head = head;
+    private readonly ReadOnlySpan<byte> _body = body;
+    private readonly ReadOnlySpan<byte> _tail = tail;
+
+    public int Length => _header.Length + _head.Length + _body.Length + _tail.Length;
+
+    /// <summary>Copies destination.Length bytes from <paramref name="from"/> of the concatenation.</summary>
+    public void CopyRange(int from, Span<byte> destination)
     {
-        if (from < header.Length)
+        Take(_header, ref from, ref destination);
+        Take(_head, ref from, ref destination);
+        Take(_body, ref from, ref destination);
+        Take(_tail, ref from, ref destination);
+    }
+
+    private static void Take(ReadOnlySpan<byte> part, ref int from, ref Span<byte> destination)
+    {
+        if (from >= part.Length)
         {
-            var fromHeader = Math.Min(header.Length - from, destination.Length);
-            header.Slice(from, fromHeader).CopyTo(destination);
-            content[..(destination.Length - fromHeader)].CopyTo(destination[fromHeader..]);
+            from -= part.Length;
+            return;
         }
-        else
-        {
-            content.Slice(from - header.Length, destination.Length).CopyTo(destination);
-        }
+
+        var count = Math.Min(part.Length - from, destination.Length);
+        part.Slice(from, count).CopyTo(destination);
+        destination = destination[count..];
+        from = 0;
     }
 }

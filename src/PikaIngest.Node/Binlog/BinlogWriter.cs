@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using PikaIngest.Node.Memory;
 
 namespace PikaIngest.Node.Binlog;
 
@@ -170,15 +171,19 @@ internal sealed class BinlogWriter : IDisposable
     /// Appends one item with the next logic id and the current term, and returns the position before it (the one
     /// written in its header). Starts a new file first when the current one has grown past the size limit.
     /// </summary>
-    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> content)
+    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> content) => Append(type, content, [], []);
+
+    /// <summary>Appends an item whose content is <paramref name="head"/>, <paramref name="body"/> and <paramref name="tail"/> in turn, framed without joining them first.</summary>
+    public BinlogPosition Append(BinlogItemType type, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
     {
+        var contentLength = (long)head.Length + body.Length + tail.Length;
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (type is not (BinlogItemType.Command or BinlogItemType.IngestSst))
         {
             throw new ArgumentOutOfRangeException(nameof(type), type, "unknown binlog item type");
         }
 
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(content.Length, MaxContentLength, nameof(content));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(contentLength, MaxContentLength, nameof(body));
 
         if (_offset > _options.FileSizeLimit)
         {
@@ -190,22 +195,30 @@ internal sealed class BinlogWriter : IDisposable
         var logicId = _lastLogicId + 1;
         var now = (uint)_options.Clock.GetUtcNow().ToUnixTimeSeconds();
         Span<byte> header = stackalloc byte[BinlogItem.HeaderSize];
-        BinlogItem.WriteHeader(header, type, now, _term, logicId, before.FileNum, before.Offset, (uint)content.Length);
+        BinlogItem.WriteHeader(header, type, now, _term, logicId, before.FileNum, before.Offset, (uint)contentLength);
 
-        var needed = (int)BinlogFraming.MaxFramedLength(header.Length + content.Length);
-        if (_pending.Length - _pendingLength < needed)
+        var needed = (int)BinlogFraming.MaxFramedLength(header.Length + contentLength);
+        if (needed > RetainedPendingLength)
         {
-            var grown = new byte[Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength))];
+            Publish();
+            WriteLarge(new ItemParts(header, head, body, tail), needed, now, logicId);
+        }
+        else if (_pending.Length - _pendingLength < needed)
+        {
+            var grown = LargeBuffers.New(Math.Max(_pendingLength + needed, (int)Math.Min(_pending.Length * 2L, Array.MaxLength)));
             _pending.AsSpan(0, _pendingLength).CopyTo(grown);
             _pending = grown;
         }
 
-        var length = BinlogFraming.Frame(header, content, _offset, now, _pending.AsSpan(_pendingLength));
-        _pendingLength += length;
-        lock (_gate)
+        if (needed <= RetainedPendingLength)
         {
-            _offset += length;
-            _lastLogicId = logicId;
+            var length = BinlogFraming.Frame(new ItemParts(header, head, body, tail), _offset, now, _pending.AsSpan(_pendingLength));
+            _pendingLength += length;
+            lock (_gate)
+            {
+                _offset += length;
+                _lastLogicId = logicId;
+            }
         }
 
         if (_options.Sync == BinlogSyncPolicy.Always || _pendingLength >= PublishThreshold)
@@ -233,10 +246,48 @@ internal sealed class BinlogWriter : IDisposable
             return false;
         }
 
-        var start = _offset - _pendingLength;
+        WriteOut(_pending.AsSpan(0, _pendingLength), _offset - _pendingLength);
+        _pendingLength = 0;
+        if (_pending.Length > RetainedPendingLength)
+        {
+            _pending = new byte[64 << 10];
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Frames an item too large for the pending buffer (a SET of a huge value) in native memory and writes it at once,
+    /// after the items pending before it: the framed copy is freed as soon as it is written, rather than left for the
+    /// collector as a value-sized array.
+    /// </summary>
+    private unsafe void WriteLarge(ItemParts item, int framedLength, uint now, ulong logicId)
+    {
+        var block = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)framedLength);
         try
         {
-            RandomAccess.Write(_handle, _pending.AsSpan(0, _pendingLength), start);
+            var framed = new Span<byte>(block, framedLength);
+            var length = BinlogFraming.Frame(item, _offset, now, framed);
+            lock (_gate)
+            {
+                _offset += length;
+                _lastLogicId = logicId;
+            }
+
+            WriteOut(framed[..length], _offset - length);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(block);
+        }
+    }
+
+    /// <summary>Writes appended items at <paramref name="start"/>; from then on readers see them and the next sync makes them durable.</summary>
+    private void WriteOut(ReadOnlySpan<byte> items, long start)
+    {
+        try
+        {
+            RandomAccess.Write(_handle, items, start);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -252,20 +303,12 @@ internal sealed class BinlogWriter : IDisposable
             throw;
         }
 
-        _pendingLength = 0;
-        if (_pending.Length > RetainedPendingLength)
-        {
-            _pending = new byte[64 << 10];
-        }
-
         lock (_gate)
         {
             _writtenOffset = _offset;
             _writtenLogicId = _lastLogicId;
             _dirty = true;
         }
-
-        return true;
     }
 
     /// <summary>Publishes, fsyncs the data and rewrites the manifest now, whatever the policy.</summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -25,6 +26,11 @@ internal static class BitCommands
             return null;
         }
 
+        if (context.RefusedForMemory((offset >> 3) + 1))
+        {
+            return null;
+        }
+
         var key = context.Arg(1);
         var store = context.Node.Store;
         var gate = context.Node.Gate;
@@ -34,7 +40,7 @@ internal static class BitCommands
             var now = context.NowMs;
             var index = (int)(offset >> 3);
             var found = ValueReader.ReadPadded(store, key, now, index + 1);
-            var (value, storedLength, expireMs) = found ?? (new byte[index + 1], 0, 0);
+            var (value, storedLength, expireMs) = found ?? (LargeBuffers.New(index + 1), 0, 0);
             var grown = found is null || index >= storedLength;
             var shift = 7 - (int)(offset & 7);
             previous = (value[index] >> shift) & 1;
@@ -281,7 +287,7 @@ internal static class BitCommands
         var result = sources[0];
         if (result.Length < longest)
         {
-            result = new byte[longest];
+            result = LargeBuffers.New(longest);
             sources[0].CopyTo(result, 0);
         }
 

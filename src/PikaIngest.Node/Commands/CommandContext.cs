@@ -32,5 +32,20 @@ internal ref struct CommandContext
 
     public readonly bool ArgIs(int index, ReadOnlySpan<byte> upperCase) => Ascii.EqualsIgnoreCase(Arg(index), upperCase);
 
+    /// <summary>
+    /// True, with the OOM error replied, when building a value of <paramref name="valueLength"/> bytes would pass
+    /// maxmemory: a command that rewrites a whole value holds it twice (its copy and RocksDB's) while it stores it.
+    /// </summary>
+    public readonly bool RefusedForMemory(long valueLength)
+    {
+        if (Session.FromMaster || Node.Memory.Allows(Node.Options.MaxMemory, 2 * valueLength))
+        {
+            return false;
+        }
+
+        Reply.WriteError(RespErrors.OutOfMemory);
+        return true;
+    }
+
     public readonly bool TryArgInt64(int index, out long value) => CommandArguments.TryParseInt64(Arg(index), out value);
 }

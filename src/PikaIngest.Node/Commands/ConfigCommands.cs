@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using PikaIngest.Node.Binlog;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 
 namespace PikaIngest.Node.Commands;
@@ -28,6 +29,8 @@ internal static class ConfigCommands
         new(["block-cache-mb"], n => n.Options.BlockCacheMb.ToString(CultureInfo.InvariantCulture), null),
         new(["requirepass"], n => n.Options.RequirePass ?? "", Password),
         new(["maxclients"], n => n.Options.MaxClients.ToString(CultureInfo.InvariantCulture), Integer(1, uint.MaxValue, (o, v) => o with { MaxClients = v })),
+        new(["maxmemory"], n => n.Options.MaxMemory.ToString(CultureInfo.InvariantCulture), MaxMemory),
+        new(["maxmemory-policy"], _ => "noeviction", Fixed("noeviction", "pika-node never evicts keys: past maxmemory, writes that may grow memory are refused")),
         new(["appendonly"], _ => "no", Fixed("no", "pika-node keeps its data in RocksDB and its binlog, not an append-only file")),
         new(["save"], _ => "", Fixed("", "pika-node does not snapshot: RocksDB and the binlog are durable as written")),
 
@@ -173,6 +176,19 @@ internal static class ConfigCommands
     {
         var password = value.IsEmpty ? null : Encoding.UTF8.GetString(value);
         change = o => o with { RequirePass = password };
+        return null;
+    }
+
+    /// <summary>maxmemory as Redis takes it (bytes, or with a unit); checked by the next command.</summary>
+    private static string? MaxMemory(ReadOnlySpan<byte> value, out Func<NodeOptions, NodeOptions>? change)
+    {
+        change = null;
+        if (!MemoryBudget.TryParseSize(Encoding.ASCII.GetString(value), out var bytes))
+        {
+            return RespErrors.ConfigMemoryArgument;
+        }
+
+        change = o => o with { MaxMemory = bytes };
         return null;
     }
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
 using System.Text;
 using PikaIngest.Node.Replication;
 using PikaIngest.Node.Resp;
@@ -29,9 +31,48 @@ internal static class ReplicationCommands
             return null;
         }
 
-        context.Node.Replication.Follow(Encoding.UTF8.GetString(context.Arg(1)), (int)port);
+        var host = Encoding.UTF8.GetString(context.Arg(1));
+        if (IsThisNode(host, (int)port, context.Node.Port, context.Node.Options.Bind))
+        {
+            context.Reply.WriteError(RespErrors.SlaveOfItself);
+            return null;
+        }
+
+        context.Node.Replication.Follow(host, (int)port);
         context.Reply.WriteOk();
         return null;
+    }
+
+    /// <summary>
+    /// Whether host:port is this node's own listening address, as Pika's SlaveofCmd refuses it (Pika issue 2168:
+    /// 127.0.0.1, localhost in any case): the node's port, and a loopback address, localhost, the machine's name, the
+    /// bound address, or — bound to every address — any address of this machine. A name is not resolved (that could
+    /// wait on DNS while the command runs).
+    /// </summary>
+    internal static bool IsThisNode(string host, int port, int ownPort, string bind)
+    {
+        if (port != ownPort)
+        {
+            return false;
+        }
+
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.Equals(Dns.GetHostName(), StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!IPAddress.TryParse(host, out var address))
+        {
+            return false;
+        }
+
+        if (IPAddress.IsLoopback(address) || (IPAddress.TryParse(bind, out var bound) && bound.Equals(address)))
+        {
+            return true;
+        }
+
+        return bind is "0.0.0.0" or "::"
+            && NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.Equals(address));
     }
 
     /// <summary>REPLCONF listening-port P (remembered for PIKA_SYNC), ACK outside a link is ignored, as Redis does.</summary>

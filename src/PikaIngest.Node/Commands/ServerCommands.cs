@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -12,7 +13,7 @@ internal static class ServerCommands
     /// <summary>The Redis version the node reports; clients pick features by it, and it speaks Redis 7.0's dialect.</summary>
     public static ReadOnlySpan<byte> RedisVersion => "7.0.15"u8;
 
-    private static readonly string[] DefaultSections = ["server", "clients", "stats", "replication", "keyspace", "ingest"];
+    private static readonly string[] DefaultSections = ["server", "clients", "memory", "stats", "replication", "keyspace", "ingest"];
 
     // As in Pika, RocksDB's properties are shown only when asked for (by name, all or everything), not by a plain INFO.
     private static readonly string[] AllSections = [.. DefaultSections, "rocksdb"];
@@ -67,6 +68,9 @@ internal static class ServerCommands
                 info.Append("# Clients\r\n")
                     .Append("connected_clients:").Append(node.Stats.ConnectedClients).Append("\r\n");
                 break;
+            case "memory":
+                WriteMemory(node, info);
+                break;
             case "stats":
                 info.Append("# Stats\r\n")
                     .Append("total_connections_received:").Append(node.Stats.TotalConnections).Append("\r\n")
@@ -96,6 +100,32 @@ internal static class ServerCommands
                 throw new UnreachableException(section);
         }
 
+    }
+
+    /// <summary>
+    /// Redis's names where they fit: used_memory_rss is the resident set the maxmemory guard compares (so is
+    /// used_memory: the node has no allocator of its own to count), and the parts that make it up where they are known:
+    /// the managed heap, RocksDB's memtables and block cache.
+    /// </summary>
+    private static void WriteMemory(NodeContext node, StringBuilder info)
+    {
+        var resident = node.Memory.ResidentBytes;
+        var store = node.Store.Memory();
+        var heap = GC.GetGCMemoryInfo();
+        info.Append("# Memory\r\n")
+            .Append("used_memory:").Append(resident).Append("\r\n")
+            .Append("used_memory_rss:").Append(resident).Append("\r\n")
+            .Append("used_memory_peak:").Append(node.Memory.PeakResidentBytes).Append("\r\n")
+            .Append("maxmemory:").Append(node.Options.MaxMemory).Append("\r\n")
+            .Append("maxmemory_policy:noeviction\r\n")
+            .Append("managed_heap_bytes:").Append(heap.HeapSizeBytes).Append("\r\n")
+            .Append("managed_committed_bytes:").Append(heap.TotalCommittedBytes).Append("\r\n")
+            .Append("managed_fragmented_bytes:").Append(heap.FragmentedBytes).Append("\r\n")
+            .Append("managed_promoted_bytes:").Append(heap.PromotedBytes).Append("\r\n")
+            .Append("rocksdb_memtable_bytes:").Append(store.MemTables).Append("\r\n")
+            .Append("rocksdb_block_cache_bytes:").Append(store.BlockCache).Append("\r\n")
+            .Append("rocksdb_block_cache_pinned_bytes:").Append(store.BlockCachePinned).Append("\r\n")
+            .Append("memory_releases:").Append(LargeBuffers.Releases).Append("\r\n");
     }
 
     /// <summary>

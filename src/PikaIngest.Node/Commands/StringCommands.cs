@@ -1,3 +1,4 @@
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Resp;
 using PikaIngest.Node.Storage;
 
@@ -189,19 +190,33 @@ internal static class StringCommands
     }
 
     /// <summary>Logs <c>SET key value [PXAT ms]</c>: the state a write left, independent of when it is replayed.</summary>
+    /// <remarks>The value is framed into the binlog from where it lies: a 512 MiB value is not first copied into the command.</remarks>
     internal static void LogSet(WriteGate gate, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireMs)
     {
         var log = gate.BeginCommand(expireMs == 0 ? 3 : 5);
         log.WriteBulk("SET"u8);
         log.WriteBulk(key);
-        log.WriteBulk(value);
+        log.WriteBulkHeader(value.Length);
+        // CR LF ending the value, then PXAT and the time as bulks: at most 2 + 10 + 24 bytes.
+        Span<byte> tail = stackalloc byte[40];
+        "\r\n"u8.CopyTo(tail);
+        var length = 2;
         if (expireMs != 0)
         {
-            log.WriteBulk("PXAT"u8);
-            log.WriteBulkInteger(expireMs);
+            Span<byte> digits = stackalloc byte[20];
+            expireMs.TryFormat(digits, out var count, provider: System.Globalization.CultureInfo.InvariantCulture);
+            "$4\r\nPXAT\r\n$"u8.CopyTo(tail[length..]);
+            length += 11;
+            count.TryFormat(tail[length..], out var countLength, provider: System.Globalization.CultureInfo.InvariantCulture);
+            length += countLength;
+            "\r\n"u8.CopyTo(tail[length..]);
+            digits[..count].CopyTo(tail[(length + 2)..]);
+            length += 2 + count;
+            "\r\n"u8.CopyTo(tail[length..]);
+            length += 2;
         }
 
-        gate.CommitCommand();
+        gate.CommitCommand(value, tail[..length]);
     }
 
     public static Task? SetNx(ref CommandContext context)
@@ -488,7 +503,12 @@ internal static class StringCommands
                 return null;
             }
 
-            var combined = new byte[current.Length + suffix.Length];
+            if (context.RefusedForMemory(current.Length + suffix.Length))
+            {
+                return null;
+            }
+
+            var combined = LargeBuffers.New(current.Length + suffix.Length);
             current.CopyTo(combined, 0);
             suffix.CopyTo(combined.AsSpan(current.Length));
             var expireMs = exists ? existing.ExpireUnixMs : 0;
@@ -533,12 +553,17 @@ internal static class StringCommands
         }
 
         var end = (int)offset + patch.Length;
+        if (context.RefusedForMemory(end))
+        {
+            return null;
+        }
+
         var gate = context.Node.Gate;
         long length;
         using (gate.Enter())
         {
             var now = context.NowMs;
-            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (new byte[end], 0, 0);
+            var (value, _, expireMs) = ValueReader.ReadPadded(store, key, now, end) ?? (LargeBuffers.New(end), 0, 0);
             patch.CopyTo(value.AsSpan((int)offset));
             PutAndLogSet(gate, store, key, value, expireMs, now);
             length = value.Length;

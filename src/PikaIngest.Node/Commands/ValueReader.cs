@@ -1,3 +1,4 @@
+using PikaIngest.Node.Memory;
 using PikaIngest.Node.Storage;
 
 namespace PikaIngest.Node.Commands;
@@ -24,7 +25,7 @@ internal static class ValueReader
     public static (byte[] Value, int StoredLength, long ExpireUnixMs)? ReadPadded(IStringStore store, ReadOnlySpan<byte> key, long nowMs, int minLength) =>
         Read(store, key, nowMs, minLength, null, static (value, expireUnixMs, minLength) =>
         {
-            var copy = new byte[Math.Max(value.Length, minLength)];
+            var copy = LargeBuffers.New(Math.Max(value.Length, minLength));
             value.CopyTo(copy);
             return ((byte[] Value, int StoredLength, long ExpireUnixMs)?)(copy, value.Length, expireUnixMs);
         });

@@ -105,6 +105,7 @@ internal sealed class SlaveReplication
             .Append("master_link_status:").Append(LinkUp ? "up" : "down").Append("\r\n")
             .Append("master_sync_state:").Append(SyncState).Append("\r\n")
             .Append("master_last_error:").Append(OneLine(LastError)).Append("\r\n")
+            .Append("slave_connect_attempts:").Append(ConnectAttempts).Append("\r\n")
             .Append("slave_repl_offset:").Append(applied.LogicId).Append("\r\n")
             .Append("slave_position:").Append(applied.Position.ToString()).Append("\r\n")
             .Append("slave_lag_items:").Append(MasterLogicId > applied.LogicId ? MasterLogicId - applied.LogicId : 0).Append("\r\n")
@@ -120,18 +121,26 @@ internal sealed class SlaveReplication
 
     private static string OneLine(string text) => text.Replace('\r', ' ').Replace('\n', ' ');
 
+    /// <summary>
+    /// Connects, syncs and follows until stopped. Failures back off exponentially with jitter up to
+    /// <see cref="MaxBackoff"/>; only a link that got as far as streaming resets the count, so a master that accepts the
+    /// connection and then refuses it (a wrong or missing --masterauth) is not retried every 200 ms. A failure is logged
+    /// when its reason changes, not on every attempt.
+    /// </summary>
     private async Task RunAsync()
     {
         var failures = 0;
+        string? lastLogged = null;
         while (!_stop.IsCancellationRequested)
         {
+            string reason;
             try
             {
+                ConnectAttempts++;
                 using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 await socket.ConnectAsync(Host, Port, _stop.Token).ConfigureAwait(false);
-                failures = 0;
                 await SyncAsync(socket, _stop.Token).ConfigureAwait(false);
-                LastError = "master closed the connection";
+                reason = "master closed the connection";
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -139,19 +148,29 @@ internal sealed class SlaveReplication
             }
             catch (Exception e) when (e is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
             {
-                LastError = e.Message;
-                _node.Log($"replication: link to {Host}:{Port} failed: {e.Message}");
+                reason = $"link to {Host}:{Port} failed: {e.Message}";
             }
             catch (Exception e)
             {
                 // Anything else (storage refusing a full sync, say) is reported and retried the same way.
-                LastError = e.Message;
-                _node.Log($"replication: sync with {Host}:{Port} failed: {e}");
+                reason = $"sync with {Host}:{Port} failed: {e}";
             }
             finally
             {
+                if (LinkUp)
+                {
+                    failures = 0;
+                }
+
                 LinkUp = false;
                 SyncState = "connecting";
+            }
+
+            LastError = reason;
+            if (reason != lastLogged)
+            {
+                _node.Log($"replication: {reason} (retrying with backoff up to {MaxBackoff.TotalSeconds:0} s; logged again when the reason changes)");
+                lastLogged = reason;
             }
 
             failures++;
@@ -166,8 +185,12 @@ internal sealed class SlaveReplication
         }
     }
 
+    /// <summary>200 ms doubling per failure up to <see cref="MaxBackoff"/>, each wait drawn from its upper half so slaves of one master spread out.</summary>
     private static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(attempt, 10))));
+        TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(attempt, 10))) * (0.5 + (Random.Shared.NextDouble() / 2)));
+
+    /// <summary>Connections tried to the master since this node began following it (INFO replication: slave_connect_attempts).</summary>
+    public long ConnectAttempts { get; private set; }
 
     private async Task SyncAsync(Socket socket, CancellationToken cancellation)
     {

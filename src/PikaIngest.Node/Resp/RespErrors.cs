@@ -38,7 +38,16 @@ internal static class RespErrors
     public const string ExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
     public const string NoProto = "NOPROTO unsupported protocol version";
     public const string MaxClients = "ERR max number of clients reached";
+
+    /// <summary>Redis's shared.oomerr: a denyoom command past maxmemory.</summary>
+    public const string OutOfMemory = "OOM command not allowed when used memory > 'maxmemory'.";
+
+    /// <summary>CONFIG SET maxmemory with a value memtoull cannot read (Redis 7's text for a memory setting).</summary>
+    public const string ConfigMemoryArgument = "argument must be a memory value";
     public const string InvalidMasterPort = "ERR Invalid master port";
+
+    /// <summary>Pika's SlaveofCmd text for SLAVEOF of the node's own address (Redis has no such check).</summary>
+    public const string SlaveOfItself = "ERR The master ip:port and the slave ip:port are the same";
     public const string HelloProtocolNotAnInteger = "ERR Protocol version is not an integer or out of range";
     public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
     public const string NoSuchKey = "ERR no such key";
@@ -49,6 +58,9 @@ internal static class RespErrors
     public const string BitOffsetOutOfRange = "ERR bit offset is not an integer or out of range";
     public const string BitValueOutOfRange = "ERR bit is not an integer or out of range";
     public const string BitArgumentNotBinary = "ERR The bit argument must be 1 or 0.";
+    public const string BitfieldInvalidType = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+    public const string BitfieldInvalidOverflow = "ERR Invalid OVERFLOW type specified";
+    public const string BitfieldReadOnly = "ERR BITFIELD_RO only supports the GET subcommand";
     public const string BitopNotSingleSource = "ERR BITOP NOT must be called with a single source key.";
 
     /// <summary>A database index past a C int (SELECT, MOVE).</summary>

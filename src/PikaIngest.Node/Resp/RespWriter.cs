@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using PikaIngest.Node.Memory;
 
 namespace PikaIngest.Node.Resp;
 
@@ -30,7 +30,7 @@ internal sealed class RespWriter : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialCapacity);
         _initialCapacity = initialCapacity;
-        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        _buffer = LargeBuffers.Rent(initialCapacity);
     }
 
     public int Length => _length;
@@ -89,6 +89,13 @@ internal sealed class RespWriter : IDisposable
         AdvanceBulk();
     }
 
+    /// <summary>A bulk's header alone (<c>$length</c> CR LF): its bytes and CR LF are sent by other means.</summary>
+    public void WriteBulkHeader(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        WriteNumber((byte)'$', length);
+    }
+
     public void WriteNullBulk() => WriteRaw("$-1\r\n"u8);
 
     public void WriteArrayHeader(int count)
@@ -137,8 +144,8 @@ internal sealed class RespWriter : IDisposable
         _pendingBulk = -1;
         if (_buffer.Length > RetainedCapacity)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+            LargeBuffers.Return(_buffer);
+            _buffer = LargeBuffers.Rent(_initialCapacity);
         }
     }
 
@@ -150,7 +157,7 @@ internal sealed class RespWriter : IDisposable
         }
 
         _disposed = true;
-        ArrayPool<byte>.Shared.Return(_buffer);
+        LargeBuffers.Return(_buffer);
         _buffer = [];
         _length = 0;
     }
@@ -211,9 +218,9 @@ internal sealed class RespWriter : IDisposable
             throw new InvalidOperationException($"A reply of {needed} bytes does not fit in one buffer.");
         }
 
-        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, Math.Min(2L * _buffer.Length, Array.MaxLength)));
+        var grown = LargeBuffers.Rent((int)Math.Max(needed, Math.Min(2L * _buffer.Length, Array.MaxLength)));
         _buffer.AsSpan(0, _length).CopyTo(grown);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        LargeBuffers.Return(_buffer);
         _buffer = grown;
     }
 }

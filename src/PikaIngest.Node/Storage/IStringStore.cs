@@ -101,6 +101,18 @@ internal interface IStringStore : IDisposable
 
     /// <summary>Every instance's levels, compaction backlog and compaction and write-stall totals, for INFO rocksdb.</summary>
     IReadOnlyList<InstanceStats> GetInstanceStats();
+
+    /// <summary>Native memory the storage engine holds now, for INFO memory and the maxmemory guard.</summary>
+    StoreMemory Memory() => default;
+}
+
+/// <summary>
+/// Bytes RocksDB holds in memory: every instance's memtables (active, immutable and those kept for readers) and the
+/// shared block cache (of which pinned: entries in use, which the cache cannot evict).
+/// </summary>
+internal readonly record struct StoreMemory(long MemTables, long BlockCache, long BlockCachePinned)
+{
+    public long Total => MemTables + BlockCache;
 }
 
 /// <summary>The SST files in one level of an instance's LSM tree and their size on disk.</summary>

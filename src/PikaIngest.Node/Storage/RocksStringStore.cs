@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using PikaIngest.Core.Formats;
+using PikaIngest.Node.Memory;
 using RocksDbSharp;
 
 namespace PikaIngest.Node.Storage;
@@ -14,6 +15,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
 {
     private const int StackKeyLimit = 512;
     private const int MaxOpenCursors = 4096;
+
+    /// <summary>
+    /// Values from this size go to blob files, and each write of one is flushed from the memtable at once (see
+    /// <see cref="PutLarge"/>): below it, values are ordinary SST entries.
+    /// </summary>
+    public const int LargeValueBytes = LargeBuffers.PooledLimit;
 
     /// <summary>What <c>--block-cache-mb</c> defaults to.</summary>
     public const int DefaultBlockCacheMb = 256;
@@ -194,6 +201,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
         // INFO rocksdb's compaction bytes and stall time are statistics tickers. The lowest level that still counts
         // tickers (no histograms, no timers) costs GET and SET a per-core counter increment, not a clock read.
         options.EnableStatistics();
+        // Large values live in blob files (RocksDB's integrated BlobDB): a flush writes such a value to a blob file as
+        // it is, where an SST would build it into one block of its size and compress that (a 512 MiB value needed
+        // another GiB while its memtable was flushed), compaction never rewrites it, and a read fills a buffer of the
+        // value's size from the file instead of decompressing a block. The LSM keeps a small reference.
+        Native.Instance.rocksdb_options_set_enable_blob_files(options.Handle, 1);
+        Native.Instance.rocksdb_options_set_min_blob_size(options.Handle, LargeValueBytes);
         Native.Instance.rocksdb_options_set_statistics_level(options.Handle, (int)StatisticsLevel.ExceptHistogramOrTimers);
         // The filter is a full one over whole keys, which is what a GET asks (no prefix is ever looked up). Filters are
         // kept on every level, optimize_filters_for_hits notwithstanding: Redis clients GET missing keys routinely, and
@@ -231,23 +244,26 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var encoded = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rented);
         try
         {
-            IntPtr value;
-            UIntPtr length;
+            // Pinned: a value read from an SST block is used where it lies in the block, not first copied out (a 512 MiB
+            // GET then holds the block and the reply, not also a copy between them).
+            IntPtr pinned;
             IntPtr error;
             fixed (byte* k = encoded)
             {
-                value = Native.Instance.rocksdb_get(db.Handle, _readOptions.Handle, k, (UIntPtr)encoded.Length, out length, out error);
+                pinned = Native.Instance.rocksdb_get_pinned(db.Handle, _readOptions.Handle, k, (UIntPtr)encoded.Length, out error);
             }
 
             ThrowOnError(error);
-            if (value == IntPtr.Zero)
+            if (pinned == IntPtr.Zero)
             {
                 return StoreStatus.NotFound;
             }
 
             try
             {
+                var value = Native.Instance.rocksdb_pinnableslice_value(pinned, out var length);
                 var stored = new ReadOnlySpan<byte>((void*)value, checked((int)length));
+                LargeBuffers.NoteLarge(stored.Length);
                 var expire = ExpireOf(stored, key);
                 if (IsExpired(expire, nowMs))
                 {
@@ -259,7 +275,7 @@ internal sealed unsafe class RocksStringStore : IStringStore
             }
             finally
             {
-                Native.Instance.rocksdb_free(value);
+                Native.Instance.rocksdb_pinnableslice_destroy(pinned);
             }
         }
         finally
@@ -280,29 +296,72 @@ internal sealed unsafe class RocksStringStore : IStringStore
     {
         using var reading = Reading();
         var instance = InstanceRouter.Instance(key, _databases.Length);
-        var db = _databases[instance];
         byte[]? rentedKey = null;
         var encodedKey = EncodeKey(key, stackalloc byte[StackKeyLimit], ref rentedKey);
-        var valueBuffer = ArrayPool<byte>.Shared.Rent(PikaV4Encoding.Instance.EncodedValueLength(value.Length));
         try
         {
-            var length = PikaV4Encoding.EncodeValueMs(value, expireUnixMs, nowMs, valueBuffer);
-            if (_batching)
+            if (value.Length >= LargeValueBytes)
             {
-                _batches[instance].Put(encodedKey, valueBuffer.AsSpan(0, length));
-                _batched = true;
+                PutLarge(instance, encodedKey, value, expireUnixMs, nowMs);
+                return;
             }
-            else
+
+            var valueBuffer = LargeBuffers.Rent(PikaV4Encoding.Instance.EncodedValueLength(value.Length));
+            try
             {
-                db.Put(encodedKey, valueBuffer.AsSpan(0, length), writeOptions: _writeOptions);
-                _unpublished[instance] = true;
+                var length = PikaV4Encoding.EncodeValueMs(value, expireUnixMs, nowMs, valueBuffer);
+                if (_batching)
+                {
+                    _batches[instance].Put(encodedKey, valueBuffer.AsSpan(0, length));
+                    _batched = true;
+                }
+                else
+                {
+                    _databases[instance].Put(encodedKey, valueBuffer.AsSpan(0, length), writeOptions: _writeOptions);
+                    _unpublished[instance] = true;
+                }
+            }
+            finally
+            {
+                LargeBuffers.Return(valueBuffer);
             }
         }
         finally
         {
             Return(rentedKey);
-            ArrayPool<byte>.Shared.Return(valueBuffer);
         }
+    }
+
+    /// <summary>
+    /// A large value goes into a batch of its own in three parts (type byte, value, suffix), so the encoded value is
+    /// never built here: RocksDB's batch is the one copy. A flush of the instance's memtable is then started (the value
+    /// goes to a blob file as it is), so the memtable does not hold the value until 64 MiB of other writes fill it (a
+    /// DEL of the key alone would free nothing there). It runs in the background: waiting for it kept the memtable
+    /// alive while the binlog framed the value, a third copy at once.
+    /// </summary>
+    private void PutLarge(int instance, ReadOnlySpan<byte> encodedKey, ReadOnlySpan<byte> value, long expireUnixMs, long nowMs)
+    {
+        // Writes batched before it must reach RocksDB first, in order.
+        FlushBatch();
+        Span<byte> ends = stackalloc byte[PikaV4Encoding.Instance.EncodedValueLength(0)];
+        PikaV4Encoding.EncodeValueMs([], expireUnixMs, nowMs, ends);
+        using var batch = new WriteBatch();
+        fixed (byte* k = encodedKey)
+        fixed (byte* v = value)
+        fixed (byte* e = ends)
+        {
+            IntPtr[] keys = [(IntPtr)k];
+            UIntPtr[] keyLengths = [(UIntPtr)encodedKey.Length];
+            IntPtr[] parts = [(IntPtr)e, (IntPtr)v, (IntPtr)(e + 1)];
+            UIntPtr[] partLengths = [(UIntPtr)1, (UIntPtr)value.Length, (UIntPtr)(ends.Length - 1)];
+            Native.Instance.rocksdb_writebatch_putv(batch.Handle, 1, keys, keyLengths, parts.Length, parts, partLengths);
+        }
+
+        var db = _databases[instance];
+        db.Write(batch, _writeOptions);
+        _unpublished[instance] = true;
+        db.Flush(new FlushOptions().SetWaitForFlush(false));
+        LargeBuffers.NoteLarge(value.Length);
     }
 
     public void PutMany(IReadOnlyList<StringWrite> writes, long nowMs)
@@ -722,6 +781,15 @@ internal sealed unsafe class RocksStringStore : IStringStore
         return stats;
     }
 
+    public StoreMemory Memory()
+    {
+        using var reading = Reading();
+        return new StoreMemory(
+            _databases.Sum(db => IntProperty(db, "rocksdb.size-all-mem-tables")),
+            (long)Native.Instance.rocksdb_cache_get_usage(_blockCache.Handle),
+            (long)Native.Instance.rocksdb_cache_get_pinned_usage(_blockCache.Handle));
+    }
+
     /// <summary>
     /// Files and bytes per level from the column family's metadata: one call gives both, from one version of the tree
     /// and exact (rocksdb.num-files-at-level&lt;N&gt; has no bytes, and rocksdb.levelstats rounds them to MB).
@@ -865,7 +933,11 @@ internal sealed unsafe class RocksStringStore : IStringStore
     {
         public StoredString Value { get; private set; }
 
-        public void Accept(ReadOnlySpan<byte> value, long expireUnixMs) => Value = new StoredString(value.ToArray(), expireUnixMs);
+        public void Accept(ReadOnlySpan<byte> value, long expireUnixMs)
+        {
+            LargeBuffers.NoteLarge(value.Length);
+            Value = new StoredString(value.ToArray(), expireUnixMs);
+        }
     }
 
     private sealed class ExpirySink : IValueSink

@@ -29,6 +29,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The node's process id, for reading its /proc entries (memory tests).</summary>
+    public int ProcessId => _process.Id;
+
     public string Log
     {
         get
