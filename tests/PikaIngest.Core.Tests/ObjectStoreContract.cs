@@ -592,6 +592,37 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
     }
 
     /// <summary>
+    /// As S3 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html), a completion naming a
+    /// part by an ETag it does not have, or a part never uploaded, fails with 400 InvalidPart (tests/s3rver/start.js,
+    /// fix 3; stock s3rver 3.7.1 assembled whatever part files it had, and hung on a missing one).
+    /// </summary>
+    [Fact]
+    public async Task A_multipart_completion_naming_a_wrong_or_missing_part_is_refused_as_invalid()
+    {
+        var bucket = await s3rver.CreateBucketAsync();
+        var upload = await s3rver.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "parts.bin" });
+        var part = await s3rver.Client.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = bucket,
+            Key = "parts.bin",
+            UploadId = upload.UploadId,
+            PartNumber = 1,
+            InputStream = new MemoryStream("part one"u8.ToArray()),
+            UseChunkEncoding = false,
+        });
+        Task Complete(params PartETag[] parts) =>
+            s3rver.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = "parts.bin", UploadId = upload.UploadId, PartETags = [.. parts] });
+
+        var wrongEtag = await Assert.ThrowsAsync<AmazonS3Exception>(() => Complete(new PartETag(1, "\"00000000000000000000000000000000\"")));
+        var missingPart = await Assert.ThrowsAsync<AmazonS3Exception>(() => Complete(new PartETag(1, part.ETag), new PartETag(2, part.ETag)));
+        await Complete(new PartETag(1, part.ETag));
+
+        Assert.Equal("InvalidPart", wrongEtag.ErrorCode);
+        Assert.Equal("InvalidPart", missingPart.ErrorCode);
+        Assert.Equal("part one"u8.ToArray(), await s3rver.Provider.Bucket(bucket).GetBytesAsync("parts.bin", 100));
+    }
+
+    /// <summary>
     /// s3rver 3.7.1 accepts aws-chunked bodies (chunk-signed, and with the SDK's default CRC
     /// trailer) but stores the framing as object content, silently. This is why custom endpoints
     /// get plain signed bodies and checksums only when required.
