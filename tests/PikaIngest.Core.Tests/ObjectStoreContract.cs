@@ -438,8 +438,9 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
     }
 
     /// <summary>
-    /// s3rver rewrites an object's file in place, so a GET racing a PUT of the same key can get the
-    /// old ETag with a torn body, or a body cut short. The store reads such a body again after a
+    /// s3rver keeps an object's body and its MD5 in separate files and replaces them one after the
+    /// other, so a GET racing a PUT of the same key can get the new body under the old ETag (stock
+    /// s3rver also rewrote the body in place: a torn or short body). The store reads such a body again after a
     /// backoff (see <see cref="S3RetryTests"/>): every read returns one whole version. The writes are a
     /// short burst, as when two invocations record the same result; the default backoff outlasts it.
     /// </summary>
