@@ -347,7 +347,7 @@ public abstract class ObjectStoreContract : IDisposable
     }
 
     /// <summary>Adds up progress reports as they arrive (<see cref="Progress{T}"/> would post them later).</summary>
-    protected sealed class Total : IProgress<long>
+    internal sealed class Total : IProgress<long>
     {
         private long _value;
 
