@@ -347,7 +347,7 @@ public abstract class ObjectStoreContract : IDisposable
     }
 
     /// <summary>Adds up progress reports as they arrive (<see cref="Progress{T}"/> would post them later).</summary>
-    private sealed class Total : IProgress<long>
+    internal sealed class Total : IProgress<long>
     {
         private long _value;
 
@@ -438,8 +438,9 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
     }
 
     /// <summary>
-    /// s3rver rewrites an object's file in place, so a GET racing a PUT of the same key can get the
-    /// old ETag with a torn body, or a body cut short. The store reads such a body again after a
+    /// s3rver keeps an object's body and its MD5 in separate files and replaces them one after the
+    /// other, so a GET racing a PUT of the same key can get the new body under the old ETag (stock
+    /// s3rver also rewrote the body in place: a torn or short body). The store reads such a body again after a
     /// backoff (see <see cref="S3RetryTests"/>): every read returns one whole version. The writes are a
     /// short burst, as when two invocations record the same result; the default backoff outlasts it.
     /// </summary>
@@ -552,6 +553,77 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
     }
 
     /// <summary>
+    /// The SDK raises transfer progress on one background thread of its own, which falls behind on a loaded machine and
+    /// drops events once 100 wait (AWSSDK.Core's BackgroundDispatcher): an upload once returned with 20545536 of its
+    /// 20971520 bytes reported. Here another request's progress handler holds that thread for the whole upload, the
+    /// extreme of that lag: the reports must still add up to the file's size when the upload returns, and stay there
+    /// when the held-back events finally run.
+    /// </summary>
+    [Fact]
+    public async Task Upload_progress_adds_up_to_the_size_even_when_the_sdk_reports_late_or_drops_events()
+    {
+        var bucket = await s3rver.CreateBucketAsync();
+        var store = s3rver.Provider.Bucket(bucket);
+        var path = Scratch("late.bin");
+        await File.WriteAllBytesAsync(path, new byte[LargeFileSize]);
+        var progress = new Total();
+        using var release = new ManualResetEventSlim();
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holder = s3rver.Client.PutObjectAsync(ProgressProbe(bucket, "holder", (_, _) =>
+        {
+            holding.TrySetResult();
+            release.Wait();
+        }));
+        try
+        {
+            await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            await store.UploadAsync("late.bin", path, progress: progress);
+
+            Assert.Equal(LargeFileSize, progress.Value);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await holder;
+        await WaitForSdkProgressEventsAsync(bucket);
+        Assert.Equal(LargeFileSize, progress.Value);
+    }
+
+    /// <summary>
+    /// As S3 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html), a completion naming a
+    /// part by an ETag it does not have, or a part never uploaded, fails with 400 InvalidPart (tests/s3rver/start.js,
+    /// fix 3; stock s3rver 3.7.1 assembled whatever part files it had, and hung on a missing one).
+    /// </summary>
+    [Fact]
+    public async Task A_multipart_completion_naming_a_wrong_or_missing_part_is_refused_as_invalid()
+    {
+        var bucket = await s3rver.CreateBucketAsync();
+        var upload = await s3rver.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = "parts.bin" });
+        var part = await s3rver.Client.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = bucket,
+            Key = "parts.bin",
+            UploadId = upload.UploadId,
+            PartNumber = 1,
+            InputStream = new MemoryStream("part one"u8.ToArray()),
+            UseChunkEncoding = false,
+        });
+        Task Complete(params PartETag[] parts) =>
+            s3rver.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = "parts.bin", UploadId = upload.UploadId, PartETags = [.. parts] });
+
+        var wrongEtag = await Assert.ThrowsAsync<AmazonS3Exception>(() => Complete(new PartETag(1, "\"00000000000000000000000000000000\"")));
+        var missingPart = await Assert.ThrowsAsync<AmazonS3Exception>(() => Complete(new PartETag(1, part.ETag), new PartETag(2, part.ETag)));
+        await Complete(new PartETag(1, part.ETag));
+
+        Assert.Equal("InvalidPart", wrongEtag.ErrorCode);
+        Assert.Equal("InvalidPart", missingPart.ErrorCode);
+        Assert.Equal("part one"u8.ToArray(), await s3rver.Provider.Bucket(bucket).GetBytesAsync("parts.bin", 100));
+    }
+
+    /// <summary>
     /// s3rver 3.7.1 accepts aws-chunked bodies (chunk-signed, and with the SDK's default CRC
     /// trailer) but stores the framing as object content, silently. This is why custom endpoints
     /// get plain signed bodies and checksums only when required.
@@ -602,6 +674,23 @@ public sealed class S3StoreContractTests(S3rverFixture s3rver) : ObjectStoreCont
         Assert.Equal(("state/b1/", S3Actions.ListBucket), (list.Key, list.Action));
         Assert.Equal(("state/b1/done/000001.json", S3Actions.DeleteObject), (delete.Key, delete.Action));
         Assert.Equal(["state/b1/done/000001.json"], (await ListAsync(s3rver.Provider.Bucket(bucket), "")).Select(o => o.Key));
+    }
+
+    private static PutObjectRequest ProgressProbe(string bucket, string key, EventHandler<StreamTransferProgressArgs> onProgress) =>
+        new() { BucketName = bucket, Key = key, InputStream = new MemoryStream([1]), UseChunkEncoding = false, StreamTransferProgress = onProgress };
+
+    /// <summary>
+    /// Returns once the SDK's progress thread has run every event queued before the call: it runs them first in, first
+    /// out, so a probe's event comes after them. Its queue drops events when full, so a lost probe is sent again.
+    /// </summary>
+    private async Task WaitForSdkProgressEventsAsync(string bucket)
+    {
+        var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (!ran.Task.IsCompleted)
+        {
+            await s3rver.Client.PutObjectAsync(ProgressProbe(bucket, "probe", (_, _) => ran.TrySetResult()));
+            await Task.WhenAny(ran.Task, Task.Delay(TimeSpan.FromMilliseconds(200)));
+        }
     }
 
     protected override async Task<IObjectStore> NewBucketAsync() => s3rver.Provider.Bucket(await s3rver.CreateBucketAsync());

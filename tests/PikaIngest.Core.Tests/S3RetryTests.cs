@@ -139,6 +139,29 @@ public sealed class S3RetryTests : IDisposable
         }
     }
 
+    /// <summary>Each failed attempt takes back the bytes it reported, so an upload that needed retries reports its size once.</summary>
+    [Fact]
+    public async Task An_upload_retried_after_server_errors_reports_its_bytes_once()
+    {
+        var folder = Directory.CreateTempSubdirectory("pika-retry-");
+        try
+        {
+            _server.Script(Reply.Error(500, "InternalError"), Reply.Error(503, "SlowDown"), Reply.Empty(200));
+            var path = Path.Combine(folder.FullName, "file.bin");
+            await File.WriteAllBytesAsync(path, new byte[1 << 20]);
+            var progress = new ObjectStoreContract.Total();
+
+            await _provider.Bucket("bucket").UploadAsync("file.bin", path, progress: progress);
+
+            Assert.Equal(1 << 20, progress.Value);
+            Assert.Equal(3, _server.Requests.Count);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Access_denied_is_not_retried_and_names_the_object_and_the_permission()
     {

@@ -18,6 +18,7 @@ public sealed partial class S3rverFixture : IAsyncLifetime, IDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("pika-s3rver-").FullName;
+    private readonly TimeSpan? _writeDelay;
     private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _output = [];
     private Process? _process;
@@ -33,6 +34,17 @@ public sealed partial class S3rverFixture : IAsyncLifetime, IDisposable
         ListPageSize = 7,
         RetryDelay = TimeSpan.FromMilliseconds(10),
     };
+
+    public S3rverFixture()
+    {
+    }
+
+    /// <summary>
+    /// An s3rver whose every file stream write is reported done <paramref name="writeDelay"/> late
+    /// (tests/s3rver/slow-disk.js), as on a loaded machine, so a reply sent before its bytes are
+    /// written is caught by the next request.
+    /// </summary>
+    internal S3rverFixture(TimeSpan writeDelay) => _writeDelay = writeDelay;
 
     public string Endpoint { get; private set; } = "";
 
@@ -61,7 +73,7 @@ public sealed partial class S3rverFixture : IAsyncLifetime, IDisposable
             throw new InvalidOperationException($"{folder}/node_modules/.bin/s3rver is missing: run ./test.sh or `npm ci --prefix tests/s3rver` first");
         }
 
-        // start.js runs s3rver's own command line with its store fixed to hide objects whose PUT has not finished.
+        // start.js runs s3rver's own command line with its store fixed (see its comments).
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,
@@ -71,6 +83,13 @@ public sealed partial class S3rverFixture : IAsyncLifetime, IDisposable
 
         // s3rver ciphers ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17+) keeps in its legacy provider.
         start.Environment["NODE_OPTIONS"] = $"{Environment.GetEnvironmentVariable("NODE_OPTIONS")} --openssl-legacy-provider".Trim();
+        if (_writeDelay is { } delay)
+        {
+            start.ArgumentList.Add("--require");
+            start.ArgumentList.Add(Path.Combine(folder, "slow-disk.js"));
+            start.Environment["S3RVER_WRITE_DELAY_MS"] = $"{delay.TotalMilliseconds:0}";
+        }
+
         foreach (var argument in new[] { Path.Combine(folder, "start.js"), "--directory", _directory, "--address", "127.0.0.1", "--port", "0", "--silent", "--no-vhost-buckets" })
         {
             start.ArgumentList.Add(argument);

@@ -369,7 +369,8 @@ public sealed partial class S3ObjectStore : IObjectStore
     /// <summary>
     /// Uploads a local file in one PUT up to <see cref="S3StoreOptions.MultipartThreshold"/>, else in
     /// parts read straight from the file. Progress is reported in bytes sent and may come from several
-    /// threads; a failed attempt reports its bytes back as a negative amount before it is retried.
+    /// threads; a failed attempt reports its bytes back as a negative amount before it is retried, and
+    /// when this returns the reports add up to exactly the file's size.
     /// </summary>
     public async Task<ObjectInfo> UploadAsync(string key, string path, string? sha256 = null, IProgress<long>? progress = null, CancellationToken cancellation = default)
     {
@@ -385,7 +386,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         if (file.Length <= _options.MultipartThreshold)
         {
             var response = await SendAsync(S3Actions.PutObject, fullKey,
-                async token => await WithProgressAsync(progress, async report =>
+                async token => await WithProgressAsync(progress, file.Length, async report =>
                 {
                     var request = new PutObjectRequest { BucketName = Bucket, Key = fullKey, FilePath = file.FullName, UseChunkEncoding = _useChunkEncoding, StreamTransferProgress = report };
                     request.Metadata[Sha256Metadata] = sha256;
@@ -496,25 +497,29 @@ public sealed partial class S3ObjectStore : IObjectStore
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(input, cancellation).ConfigureAwait(false));
     }
 
-    private static async Task<T> WithProgressAsync<T>(IProgress<long>? progress, Func<EventHandler<StreamTransferProgressArgs>?, Task<T>> send)
+    /// <summary>
+    /// Sends one attempt of <paramref name="bytes"/> bytes and leaves its progress settled when the attempt ends: the
+    /// whole <paramref name="bytes"/> on success, nothing on failure. The SDK raises its transfer events on one shared
+    /// background thread, late, and drops them when more than 100 wait (AWSSDK.Core's BackgroundDispatcher), so its
+    /// events only show the way; each attempt's account is squared when the request returns, and later events are ignored.
+    /// </summary>
+    private static async Task<T> WithProgressAsync<T>(IProgress<long>? progress, long bytes, Func<EventHandler<StreamTransferProgressArgs>?, Task<T>> send)
     {
         if (progress is null)
         {
             return await send(null).ConfigureAwait(false);
         }
 
-        long sent = 0;
+        var attempt = new AttemptProgress(progress);
         try
         {
-            return await send((_, e) =>
-            {
-                sent += e.IncrementTransferred;
-                progress.Report(e.IncrementTransferred);
-            }).ConfigureAwait(false);
+            var response = await send(attempt.OnTransferred).ConfigureAwait(false);
+            attempt.Settle(bytes);
+            return response;
         }
         catch
         {
-            progress.Report(-sent);
+            attempt.Settle(0);
             throw;
         }
     }
@@ -536,8 +541,9 @@ public sealed partial class S3ObjectStore : IObjectStore
             await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (index, partCancellation) =>
             {
                 var offset = index * partSize;
+                var length = Math.Min(partSize, size - offset);
                 var response = await SendAsync(S3Actions.PutObject, fullKey,
-                    async token => await WithProgressAsync(progress, async report => await _client.UploadPartAsync(
+                    async token => await WithProgressAsync(progress, length, async report => await _client.UploadPartAsync(
                         new UploadPartRequest
                         {
                             BucketName = Bucket,
@@ -546,7 +552,7 @@ public sealed partial class S3ObjectStore : IObjectStore
                             PartNumber = index + 1,
                             FilePath = file.FullName,
                             FilePosition = offset,
-                            PartSize = Math.Min(partSize, size - offset),
+                            PartSize = length,
                             IsLastPart = index == count - 1,
                             UseChunkEncoding = _useChunkEncoding,
                             StreamTransferProgress = report,
@@ -655,6 +661,39 @@ public sealed partial class S3ObjectStore : IObjectStore
     private string FullKey(string key) => _prefix + ObjectStores.RequireValidKey(key);
 
     private string UriOf(string fullKey) => $"s3://{Bucket}/{fullKey}";
+
+    /// <summary>The bytes one request attempt has reported, until <see cref="Settle"/> closes its account.</summary>
+    private sealed class AttemptProgress(IProgress<long> progress)
+    {
+        private readonly Lock _lock = new();
+        private long _reported;
+        private bool _settled;
+
+        public void OnTransferred(object? sender, StreamTransferProgressArgs e)
+        {
+            lock (_lock)
+            {
+                if (!_settled)
+                {
+                    _reported += e.IncrementTransferred;
+                    progress.Report(e.IncrementTransferred);
+                }
+            }
+        }
+
+        /// <summary>Brings the attempt's reports to exactly <paramref name="total"/> bytes; events after this are dropped.</summary>
+        public void Settle(long total)
+        {
+            lock (_lock)
+            {
+                _settled = true;
+                if (total != _reported)
+                {
+                    progress.Report(total - _reported);
+                }
+            }
+        }
+    }
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\z")]
     private static partial Regex BucketNamePattern();
