@@ -86,7 +86,7 @@ internal sealed class NodeContext : IDisposable
             var gate = new WriteGate(binlog, store);
             applied = AppliedBatches.Open(Path.Combine(options.IngestFolder, "applied.jsonl"), log);
             var settings = new IngestSettings(options.AllowedBuckets, Path.Combine(options.IngestFolder, "staging"), Path.Combine(options.IngestFolder, "intents"), new ManifestLimits());
-            var ingest = new IngestService(stores ?? new LazyStoreProvider(options.ObjectStore), store, gate, applied, settings, log);
+            var ingest = new IngestService(stores ?? new LazyStoreProvider(options.ObjectStore), store, gate, applied, settings, log, IngestFaults.FromEnvironment(settings.StagingFolder, log));
 
             // A batch a crash left half-ingested is finished before anything else can read or write.
             ingest.Recover(options.DiscardIngestIntents);

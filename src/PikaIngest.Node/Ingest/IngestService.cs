@@ -58,15 +58,11 @@ internal sealed class IngestService : IDisposable
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly IngestIntents _intents;
 
-    /// <summary>
-    /// A test-only fault point (<c>PIKA_NODE_INGEST_FAULT</c>): the process kills itself (as <c>kill -9</c> would) at the
-    /// named step of its next ingest or replay: after-verify, after-instance-N, after-last-instance, after-binlog, after-applied;
-    /// with a <c>pause-</c> prefix it waits there instead until the test deletes <c>DATA/ingest/paused</c>.
-    /// </summary>
-    private static readonly string? FaultPoint = Environment.GetEnvironmentVariable("PIKA_NODE_INGEST_FAULT");
+    private readonly IIngestFaults _faults;
 
-    public IngestService(IObjectStoreProvider stores, IStringStore store, WriteGate gate, AppliedBatches applied, IngestSettings settings, Action<string> log)
+    public IngestService(IObjectStoreProvider stores, IStringStore store, WriteGate gate, AppliedBatches applied, IngestSettings settings, Action<string> log, IIngestFaults? faults = null)
     {
+        _faults = faults ?? IngestFaults.None;
         _stores = stores;
         _store = store;
         _gate = gate;
@@ -194,7 +190,7 @@ internal sealed class IngestService : IDisposable
                 [.. paths.Select(Path.GetFileName)!], _gate.Position.ToString(), []);
             _intents.Save(intent);
             promised = true;
-            Fault("after-verify");
+            _faults.At("after-verify");
             Complete(intent, recovering: false);
 
             var ingest = clock.Elapsed - download - verify;
@@ -403,10 +399,10 @@ internal sealed class IngestService : IDisposable
                     File.Delete(path + KeepSuffix);
                 }
 
-                Fault($"after-instance-{instance}");
+                _faults.At($"after-instance-{instance}");
                 if (instance == instances[^1])
                 {
-                    Fault("after-last-instance");
+                    _faults.At("after-last-instance");
                 }
             }
 
@@ -424,14 +420,14 @@ internal sealed class IngestService : IDisposable
                     position = _gate.AppendIngest(plan.ToRecord());
                 }
             });
-            Fault("after-binlog");
+            _faults.At("after-binlog");
             if (!_applied.TryGet(plan.BatchId, out _))
             {
                 var applied = new AppliedBatch(AppliedBatch.CurrentVersion, plan.BatchId, plan.Bucket, plan.ManifestKey, plan.Files.Count, plan.TotalBytes, position.ToString(), DateTimeOffset.UtcNow);
                 Retry(intent, "record the batch as applied", () => _applied.Record(applied));
             }
 
-            Fault("after-applied");
+            _faults.At("after-applied");
             Retry(intent, $"remove {_intents.PathOf(intent.BatchId)}", () => _intents.Delete(plan.BatchId));
         }
 
@@ -564,28 +560,6 @@ internal sealed class IngestService : IDisposable
             else if (!File.Exists(keep) && HardLinks.TryCreate(path, keep) != HardLinkOutcome.Created)
             {
                 File.Copy(path, keep);
-            }
-        }
-    }
-
-    private void Fault(string step)
-    {
-        if (FaultPoint == step)
-        {
-            _log($"ingest: fault point {step}: killing the process");
-            Process.GetCurrentProcess().Kill();
-            Thread.Sleep(Timeout.Infinite);
-        }
-
-        if (FaultPoint == "pause-" + step)
-        {
-            // The test does something to the node's disk meanwhile, then deletes the marker.
-            var marker = Path.Combine(Path.GetDirectoryName(_settings.StagingFolder)!, "paused");
-            File.WriteAllText(marker, step);
-            _log($"ingest: fault point pause-{step}: waiting until {marker} is deleted");
-            while (File.Exists(marker))
-            {
-                Thread.Sleep(50);
             }
         }
     }
