@@ -359,7 +359,7 @@ internal static class KeyCommands
         var destination = context.Arg(2);
         if (source.SequenceEqual(destination))
         {
-            context.Reply.WriteError(RespErrors.CopySameObject);
+            context.Reply.WriteError(RespErrors.SameObject);
             return null;
         }
 

@@ -51,7 +51,6 @@ internal static class RespErrors
     public const string HelloProtocolNotAnInteger = "ERR Protocol version is not an integer or out of range";
     public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
     public const string NoSuchKey = "ERR no such key";
-    public const string CopySameObject = "ERR source and destination objects are the same";
     public const string OffsetOutOfRange = "ERR offset is out of range";
     public const string NotAValidFloat = "ERR value is not a valid float";
     public const string NaNOrInfinity = "ERR increment would produce NaN or Infinity";
@@ -65,6 +64,7 @@ internal static class RespErrors
 
     /// <summary>A database index past a C int (SELECT, MOVE).</summary>
     public const string IntOutOfRange = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    /// <summary>COPY, MOVE and SWAPDB naming one object twice.</summary>
     public const string SameObject = "ERR source and destination objects are the same";
     public const string InvalidFirstDbIndex = "ERR invalid first DB index";
     public const string InvalidSecondDbIndex = "ERR invalid second DB index";
@@ -79,9 +79,6 @@ internal static class RespErrors
     public const string ConfigImmutable = "can't set immutable config";
     public const string ConfigDuplicate = "duplicate parameter";
     public const string ConfigNotAnInteger = "argument couldn't be parsed into an integer";
-
-    // pika-node's own errors, where Redis has no equivalent.
-    public const string ReplicationUnavailable = "ERR replication is not available in this release of pika-node";
 
     // Protocol errors: Redis sends one, then closes the connection.
     public const string ProtocolInvalidMultibulkLength = "ERR Protocol error: invalid multibulk length";
