@@ -27,7 +27,7 @@ public sealed class ConvertCommandTests : IDisposable
 
     private static void AssertConvertedExactly(string storeRoot, string batch, IEnumerable<string> shards, TargetFormat format, int instances, long createdUnixMs)
     {
-        var expected = ExpectedContents.For(shards, format, instances, createdUnixMs);
+        var expected = ConversionOracle.For(shards, format, instances, createdUnixMs);
         var actual = new Dictionary<int, List<(byte[] Key, byte[] Value)>>();
         foreach (var file in ConvertedFiles(storeRoot, batch))
         {

@@ -61,21 +61,3 @@ public static class ProcessRunner
         return found ?? throw new InvalidOperationException($"{name} is not installed: run ./test.sh (it installs rocksdb-tools and redis) or scripts/install-deps.sh");
     }
 }
-
-/// <summary>A scratch folder deleted after the test.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pika-ingest-test-" + Guid.NewGuid().ToString("N"));
-
-    public string this[string relative] => System.IO.Path.Combine(Path, relative);
-
-    public void Dispose()
-    {
-        if (Directory.Exists(Path))
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-    }
-}

@@ -2,24 +2,6 @@ using CsCheck;
 
 namespace PikaIngest.Core.UnitTests;
 
-/// <summary>A scratch folder deleted after the test.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pika-ingest-unit-" + Guid.NewGuid().ToString("N"));
-
-    public string this[string relative] => System.IO.Path.Combine(Path, relative);
-
-    public void Dispose()
-    {
-        if (Directory.Exists(Path))
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-    }
-}
-
 /// <summary>Property checks that run the same cases on every run.</summary>
 public static class Deterministic
 {
@@ -34,23 +16,6 @@ public static class Deterministic
         {
             gen.Sample(assert, seed: new PCG(1, seed + i).ToString(), iter: 1, threads: 1);
         }
-    }
-}
-
-/// <summary>Bytewise order of byte strings, as RocksDB's default comparator.</summary>
-public sealed class BytewiseComparer : IComparer<byte[]>, IEqualityComparer<byte[]>
-{
-    public static readonly BytewiseComparer Instance = new();
-
-    public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-
-    public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
-
-    public int GetHashCode(byte[] obj)
-    {
-        var hash = new HashCode();
-        hash.AddBytes(obj);
-        return hash.ToHashCode();
     }
 }
 

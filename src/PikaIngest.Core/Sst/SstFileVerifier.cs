@@ -107,7 +107,7 @@ public static unsafe class SstFileVerifier
         {
             var ordered = files.Select((file, i) => (file, range: found[i]))
                 .Where(x => x.file.Disjoint && x.file.Instance == instance.Key)
-                .OrderBy(x => x.range.Smallest, ByteArrayComparer.Instance)
+                .OrderBy(x => x.range.Smallest, BytewiseComparer.Instance)
                 .ToList();
             for (var i = 1; i < ordered.Count; i++)
             {
@@ -342,12 +342,5 @@ public static unsafe class SstFileVerifier
         }
 
         return text.Append(key.Length > MaxShownKeyBytes ? $"'... ({key.Length} bytes)" : "'").ToString();
-    }
-
-    private sealed class ByteArrayComparer : IComparer<byte[]>
-    {
-        public static readonly ByteArrayComparer Instance = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }

@@ -390,7 +390,7 @@ public sealed class RocksStringStoreTests : IDisposable
     private static string WriteSst(string path, IEnumerable<(string Key, string Value)> records)
     {
         using var builder = new SstFileBuilder(path, new SstOptions());
-        foreach (var (key, value) in records.OrderBy(r => PikaV4Encoding.Instance.EncodeKey(B(r.Key)), ByteComparer.Instance))
+        foreach (var (key, value) in records.OrderBy(r => PikaV4Encoding.Instance.EncodeKey(B(r.Key)), BytewiseComparer.Instance))
         {
             builder.Put(PikaV4Encoding.Instance.EncodeKey(B(key)), PikaV4Encoding.Instance.EncodeValue(B(value), 0, Now));
         }
@@ -401,11 +401,4 @@ public sealed class RocksStringStoreTests : IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
-
-    private sealed class ByteComparer : IComparer<byte[]>
-    {
-        public static readonly ByteComparer Instance = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-    }
 }

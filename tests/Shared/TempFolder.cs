@@ -1,15 +1,17 @@
-namespace PikaIngest.Node.UnitTests.Support;
+namespace PikaIngest.Testing;
 
-/// <summary>A folder under the system temp directory, removed on dispose.</summary>
+/// <summary>A scratch folder under the system temp directory, deleted after the test.</summary>
 internal sealed class TempFolder : IDisposable
 {
-    public TempFolder(string prefix = "pika-node")
+    public TempFolder(string prefix = "pika-ingest-test")
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 
     public string Path { get; }
+
+    public string this[string relative] => System.IO.Path.Combine(Path, relative);
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PikaIngest.Core.Formats;
+using PikaIngest.Core.Sst;
 
 namespace PikaIngest.Cli.Tests;
 
@@ -8,7 +9,7 @@ namespace PikaIngest.Cli.Tests;
 /// (not our parser), applies last-write-wins in shard then line order, routes and encodes each
 /// surviving record, and sorts each instance's pairs bytewise.
 /// </summary>
-public static class ExpectedContents
+public static class ConversionOracle
 {
     public static Dictionary<int, List<(byte[] Key, byte[] Value)>> For(IEnumerable<string> shardsInOrder, TargetFormat format, int instances, long createdUnixMs)
     {
@@ -32,14 +33,7 @@ public static class ExpectedContents
             .ToDictionary(
                 g => g.Key,
                 g => g.Select(r => (encoding.EncodeKey(r.Key), encoding.EncodeValue(r.Value, r.Expire, createdUnixMs)))
-                    .OrderBy(p => p.Item1, ByteComparer.Instance)
+                    .OrderBy(p => p.Item1, BytewiseComparer.Instance)
                     .ToList());
-    }
-
-    public sealed class ByteComparer : IComparer<byte[]>
-    {
-        public static readonly ByteComparer Instance = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }
