@@ -10,11 +10,13 @@ namespace PikaIngest.Core.Layout;
 /// </summary>
 public sealed record Manifest
 {
-    public const int CurrentVersion = 1;
+    /// <summary>One file per (shard, instance): what a one-shard batch writes.</summary>
+    public const int ShardsVersion = 1;
 
+    /// <summary>One file per (instance, key range): what a multi-shard batch writes. Both versions are current.</summary>
     public const int RangesVersion = 2;
 
-    public int Version { get; init; } = CurrentVersion;
+    public int Version { get; init; } = ShardsVersion;
 
     public required string BatchId { get; init; }
 
@@ -84,7 +86,7 @@ public static partial class Manifests
             .OrderBy(f => f.Shard)
             .ThenBy(f => f.Instance)
             .ToList();
-        return Validated(descriptor, Manifest.CurrentVersion, files);
+        return Validated(descriptor, Manifest.ShardsVersion, files);
     }
 
     /// <summary>
@@ -156,7 +158,7 @@ public static partial class Manifests
     /// <summary>Rejects anything a node must not act on: wrong format or instance count, keys outside the batch, bad sizes, counts, hashes or order.</summary>
     public static void Validate(Manifest manifest, TargetFormat format, int instances, ManifestLimits limits)
     {
-        if (manifest.Version is not (Manifest.CurrentVersion or Manifest.RangesVersion))
+        if (manifest.Version is not (Manifest.ShardsVersion or Manifest.RangesVersion))
         {
             throw new InvalidDataException($"unsupported manifest version {manifest.Version}");
         }
@@ -190,7 +192,7 @@ public static partial class Manifests
                 throw new InvalidDataException($"file {file.Key}: instance {file.Instance} out of range");
             }
 
-            if (manifest.Version == Manifest.CurrentVersion)
+            if (manifest.Version == Manifest.ShardsVersion)
             {
                 ValidateShardFile(manifest.BatchId, file, previous);
             }
