@@ -25,10 +25,5 @@ internal static class IngestCommands
         {
             session.Reply.WriteError(RespErrors.Failure(e.Message));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException)
-        {
-            node.Log($"ingest: {bucket}/{manifestKey}: {e}");
-            session.Reply.WriteError(RespErrors.Failure($"{bucket}/{manifestKey}: {e.Message}"));
-        }
     }
 }

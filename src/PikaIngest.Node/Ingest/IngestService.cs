@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using Amazon.Runtime;
 using PikaIngest.Core.Formats;
 using PikaIngest.Core.Layout;
 using PikaIngest.Core.Sst;
@@ -88,53 +89,53 @@ internal sealed class IngestService : IDisposable
     /// <summary>After FLUSHALL: no batch counts as applied any more, so the same manifest loads its keys again.</summary>
     public void ForgetAppliedBatches() => _applied.Forget();
 
+    /// <summary>
+    /// INGEST_S3: fetches and checks the manifest, then applies the batch unless it is already in. Every refusal,
+    /// the object store's failures included, arrives as an <see cref="IngestException"/> naming the bucket and key.
+    /// </summary>
     public async Task<IngestOutcome> IngestS3Async(string bucket, string manifestKey, CancellationToken cancellation)
+    {
+        if (!ObjectStores.IsValidKey(manifestKey) || !manifestKey.StartsWith(ObjectLayout.ManifestsPrefix, StringComparison.Ordinal))
+        {
+            throw new IngestException($"manifest key '{manifestKey}' is not under {ObjectLayout.ManifestsPrefix}");
+        }
+
+        try
+        {
+            return await ExclusivelyAsync(bucket, () => IngestManifestAsync(bucket, manifestKey, cancellation), cancellation).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectStoreAccessDeniedException or AmazonServiceException or AmazonClientException)
+        {
+            _log($"ingest: {bucket}/{manifestKey}: {e}");
+            throw new IngestException($"{bucket}/{manifestKey}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A slave replaying INGEST_SST: the same checks and steps as the master's, unless the batch is already in.</summary>
+    public Task ReplayAsync(IngestPlan plan, CancellationToken cancellation) => ExclusivelyAsync(plan.Bucket, async () =>
+    {
+        if (_applied.TryGet(plan.BatchId, out _))
+        {
+            return IngestOutcome.AlreadyApplied;
+        }
+
+        RefuseWhileUnfinished();
+        await ApplyAsync(plan, _stores.Bucket(plan.Bucket), cancellation).ConfigureAwait(false);
+        return IngestOutcome.Applied;
+    }, cancellation);
+
+    /// <summary>What the master and a replaying slave share: only allowed buckets, and one batch at a time.</summary>
+    private async Task<IngestOutcome> ExclusivelyAsync(string bucket, Func<Task<IngestOutcome>> ingest, CancellationToken cancellation)
     {
         if (!_settings.AllowedBuckets.Contains(bucket))
         {
             throw new IngestException($"bucket '{bucket}' is not allowed on this node (allow it with --ingest-allow-bucket)");
         }
 
-        if (!ObjectStores.IsValidKey(manifestKey) || !manifestKey.StartsWith(ObjectLayout.ManifestsPrefix, StringComparison.Ordinal))
-        {
-            throw new IngestException($"manifest key '{manifestKey}' is not under {ObjectLayout.ManifestsPrefix}");
-        }
-
         await _oneAtATime.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
-            RefuseWhileUnfinished();
-            var store = _stores.Bucket(bucket);
-            var source = $"{_stores.Location} bucket {bucket} key {manifestKey}";
-            Manifest manifest;
-            try
-            {
-                var json = await store.GetBytesAsync(manifestKey, _settings.Limits.MaxManifestBytes, cancellation).ConfigureAwait(false);
-                manifest = Manifests.Parse(json, manifestKey, TargetFormat.PikaV4, _store.Instances, _settings.Limits);
-            }
-            catch (ObjectNotFoundException)
-            {
-                throw new IngestException($"manifest not found: {source}");
-            }
-            catch (Exception e) when (e is InvalidDataException or FormatException)
-            {
-                throw new IngestException($"invalid manifest: {e.Message}", e);
-            }
-
-            if (manifestKey != ObjectLayout.Manifest(manifest.BatchId))
-            {
-                throw new IngestException($"manifest {manifestKey} is for batch '{manifest.BatchId}', whose manifest key is {ObjectLayout.Manifest(manifest.BatchId)}");
-            }
-
-            if (_applied.TryGet(manifest.BatchId, out var earlier))
-            {
-                Stats.Repeated();
-                _log($"ingest: batch {manifest.BatchId} was already applied at {earlier!.AppliedAt:O} (binlog {earlier.BinlogPosition}); nothing to do");
-                return IngestOutcome.AlreadyApplied;
-            }
-
-            await ApplyAsync(IngestPlan.FromManifest(bucket, manifestKey, manifest), store, cancellation).ConfigureAwait(false);
-            return IngestOutcome.Applied;
+            return await ingest().ConfigureAwait(false);
         }
         finally
         {
@@ -142,29 +143,40 @@ internal sealed class IngestService : IDisposable
         }
     }
 
-    /// <summary>A slave replaying INGEST_SST: the same checks and steps as the master's, unless the batch is already in.</summary>
-    public async Task ReplayAsync(IngestPlan plan, CancellationToken cancellation)
+    private async Task<IngestOutcome> IngestManifestAsync(string bucket, string manifestKey, CancellationToken cancellation)
     {
-        if (!_settings.AllowedBuckets.Contains(plan.Bucket))
-        {
-            throw new IngestException($"bucket '{plan.Bucket}' is not allowed on this node (allow it with --ingest-allow-bucket)");
-        }
-
-        await _oneAtATime.WaitAsync(cancellation).ConfigureAwait(false);
+        RefuseWhileUnfinished();
+        var store = _stores.Bucket(bucket);
+        var source = $"{_stores.Location} bucket {bucket} key {manifestKey}";
+        Manifest manifest;
         try
         {
-            if (_applied.TryGet(plan.BatchId, out _))
-            {
-                return;
-            }
-
-            RefuseWhileUnfinished();
-            await ApplyAsync(plan, _stores.Bucket(plan.Bucket), cancellation).ConfigureAwait(false);
+            var json = await store.GetBytesAsync(manifestKey, _settings.Limits.MaxManifestBytes, cancellation).ConfigureAwait(false);
+            manifest = Manifests.Parse(json, manifestKey, TargetFormat.PikaV4, _store.Instances, _settings.Limits);
         }
-        finally
+        catch (ObjectNotFoundException)
         {
-            _oneAtATime.Release();
+            throw new IngestException($"manifest not found: {source}");
         }
+        catch (Exception e) when (e is InvalidDataException or FormatException)
+        {
+            throw new IngestException($"invalid manifest: {e.Message}", e);
+        }
+
+        if (manifestKey != ObjectLayout.Manifest(manifest.BatchId))
+        {
+            throw new IngestException($"manifest {manifestKey} is for batch '{manifest.BatchId}', whose manifest key is {ObjectLayout.Manifest(manifest.BatchId)}");
+        }
+
+        if (_applied.TryGet(manifest.BatchId, out var earlier))
+        {
+            Stats.Repeated();
+            _log($"ingest: batch {manifest.BatchId} was already applied at {earlier!.AppliedAt:O} (binlog {earlier.BinlogPosition}); nothing to do");
+            return IngestOutcome.AlreadyApplied;
+        }
+
+        await ApplyAsync(IngestPlan.FromManifest(bucket, manifestKey, manifest), store, cancellation).ConfigureAwait(false);
+        return IngestOutcome.Applied;
     }
 
     /// <summary>Stages, verifies and ingests a plan; a slave replaying INGEST_SST calls this with the record's plan.</summary>
@@ -480,7 +492,7 @@ internal sealed class IngestService : IDisposable
                     _log($"ingest: batch {intent.BatchId}: could {what} at attempt {attempt}");
                 }
 
-                Stats.Retrying("");
+                Stats.RetryPassed();
                 return;
             }
             catch (Exception e) when (e is not IngestException)

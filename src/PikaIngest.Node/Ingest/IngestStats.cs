@@ -99,6 +99,9 @@ internal sealed class IngestStats
         }
     }
 
+    /// <summary>The refusal being retried has passed.</summary>
+    public void RetryPassed() => Retrying("");
+
     /// <summary>A batch is held unfinished: why, and the safe command, for INFO.</summary>
     public void Unfinished(string why)
     {
