@@ -135,7 +135,7 @@ public sealed class LeastPrivilegeTests(ITestOutputHelper output)
 
         Assert.Equal(BatchResult.Failed, result?.Status);
         Assert.Empty(router.DeadLetters);
-        var failures = await flow.Store.ListAsync($"{ObjectLayout.StatePrefix}{flow.Batch}/failed/").ToListAsync();
+        var failures = await flow.Store.ListAsync(ObjectLayout.FailedFolder(flow.Batch)).ToListAsync();
         Assert.NotEmpty(failures);
         foreach (var failed in failures)
         {

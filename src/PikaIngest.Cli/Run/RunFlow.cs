@@ -339,7 +339,7 @@ internal sealed class RunFlow(RunOptions options)
             Say($"waiting for the deployed functions to convert and ingest batch {batch.BatchId} ({store.Location}/{ObjectLayout.Result(batch.BatchId)})");
             while ((result = await ReadResultAsync(store, batch.BatchId, token).ConfigureAwait(false)) is null)
             {
-                var shardsSeen = (await SumAsync(store, $"{ObjectLayout.StatePrefix}{batch.BatchId}/done/", token).ConfigureAwait(false)).Files
+                var shardsSeen = (await SumAsync(store, ObjectLayout.DoneFolder(batch.BatchId), token).ConfigureAwait(false)).Files
                     + (await SumAsync(store, ObjectLayout.MappedFolder(batch.BatchId), token).ConfigureAwait(false)).Files;
                 if (shardsSeen > shardsDone)
                 {

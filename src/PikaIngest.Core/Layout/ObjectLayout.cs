@@ -42,6 +42,14 @@ public static partial class ObjectLayout
 
     public static string MappedFolder(string batch) => $"{StatePrefix}{batch}/mapped/";
 
+    public static string DoneFolder(string batch) => $"{StatePrefix}{batch}/done/";
+
+    /// <summary>Failure records of the batch's shards and merge tasks.</summary>
+    public static string FailedFolder(string batch) => $"{StatePrefix}{batch}/failed/";
+
+    /// <summary>Every record of the batch under <c>state/</c>.</summary>
+    public static string StateFolder(string batch) => $"{StatePrefix}{batch}/";
+
     /// <summary>How a merge task is named in keys and messages: <c>i&lt;instance&gt;-&lt;range&gt;</c>, ranges from 1.</summary>
     public static string TaskName(int instance, int range) => $"i{instance.ToString(CultureInfo.InvariantCulture)}-{Seq(range)}";
 

@@ -161,7 +161,7 @@ public sealed class BatchStatusReader(IObjectStore store, Action<string> log, in
         var result = objects.ContainsKey(ObjectLayout.Result(batch)) ? await ReadAsync<BatchResult>(ObjectLayout.Result(batch), cancellation).ConfigureAwait(false) : null;
         var plan = objects.ContainsKey(ObjectLayout.Plan(batch)) ? await ReadAsync<MergePlan>(ObjectLayout.Plan(batch), cancellation, MergeStage.MaxTaskBytes).ConfigureAwait(false) : null;
 
-        foreach (var key in objects.Keys.Where(k => k.StartsWith($"{ObjectLayout.StatePrefix}{batch}/failed/", StringComparison.Ordinal) && k.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        foreach (var key in objects.Keys.Where(k => k.StartsWith(ObjectLayout.FailedFolder(batch), StringComparison.Ordinal) && k.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             failureRecords.Add(key);
             var failed = await ReadAsync<FailedRecord>(key, cancellation).ConfigureAwait(false);
@@ -314,7 +314,7 @@ public sealed class BatchStatusReader(IObjectStore store, Action<string> log, in
             PendingShards = ingested ? [] : pendingShards,
             PendingTasks = ingested ? [] : pendingTasks,
             LatestRecord = objects.Values
-                .Where(o => o.Key.StartsWith($"{ObjectLayout.StatePrefix}{batch}/", StringComparison.Ordinal) && o.Key.Split('/') is [_, _, "mapped" or "merged" or "done", _])
+                .Where(o => o.Key.StartsWith(ObjectLayout.StateFolder(batch), StringComparison.Ordinal) && o.Key.Split('/') is [_, _, "mapped" or "merged" or "done", _])
                 .OrderBy(o => o.LastModified).ThenBy(o => o.Key, StringComparer.Ordinal).LastOrDefault()?.Key,
             FailureRecords = failureRecords,
         };

@@ -69,7 +69,7 @@ public sealed partial class ManifestStage(IObjectStoreProvider stores, IIngestCl
             return new BatchStageResult(created.Bucket, batch, BatchOutcome.Ignored, "no descriptor");
         }
 
-        var failed = await ReadAllAsync<FailedRecord>(store, $"{ObjectLayout.StatePrefix}{batch}/failed/", cancellation).ConfigureAwait(false);
+        var failed = await ReadAllAsync<FailedRecord>(store, ObjectLayout.FailedFolder(batch), cancellation).ConfigureAwait(false);
         if (failed.Count > 0)
         {
             return await FailBatchAsync(store, batch, [.. failed.OrderBy(f => f.Shard).ThenBy(f => f.Task, StringComparer.Ordinal).Select(f => new FailedShard(f.Shard, f.Reason, f.Line, f.Task))], cancellation).ConfigureAwait(false);
@@ -77,7 +77,7 @@ public sealed partial class ManifestStage(IObjectStoreProvider stores, IIngestCl
 
         if (descriptor.Shards <= 1)
         {
-            var done = await ReadAllAsync<DoneRecord>(store, $"{ObjectLayout.StatePrefix}{batch}/done/", cancellation).ConfigureAwait(false);
+            var done = await ReadAllAsync<DoneRecord>(store, ObjectLayout.DoneFolder(batch), cancellation).ConfigureAwait(false);
             if (done.Count < descriptor.Shards)
             {
                 log($"batch {batch}: {done.Count} of {descriptor.Shards} shards done; waiting");
