@@ -23,7 +23,7 @@ internal sealed class RespWriter : IDisposable
 
     private readonly int _initialCapacity;
 
-    // Bulks sent from memory the writer does not own (<see cref="WriteBulk(MemoryManager{byte})"/>), each after the
+    // Bulks sent from memory the writer does not own (WriteBulk of a MemoryManager), each after the
     // buffer's first Offset bytes.
     private readonly List<(int Offset, MemoryManager<byte> Value)> _external = [];
     private long _externalLength;

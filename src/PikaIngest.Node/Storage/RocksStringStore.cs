@@ -299,7 +299,16 @@ internal sealed unsafe class RocksStringStore : IStringStore
                 {
                     var handed = new PinnedValue(pinned, user, _swap);
                     pinned = IntPtr.Zero;
-                    taker.AcceptPinned(handed, expire);
+                    try
+                    {
+                        taker.AcceptPinned(handed, expire);
+                    }
+                    catch
+                    {
+                        // Not taken: left behind it would hold the swap lock, and a full sync would wait for ever.
+                        ((IDisposable)handed).Dispose();
+                        throw;
+                    }
                 }
                 else
                 {
