@@ -13,7 +13,7 @@ namespace PikaIngest.Node;
 /// (pipelining), executes them in order writing replies into one send buffer, and sends once per
 /// receive. A command's arguments are views into the buffer: nothing is copied to parse them.
 /// </summary>
-internal sealed class ClientSession : IValueSink, IDisposable
+internal sealed class ClientSession : IPinnedValueSink, IDisposable
 {
     private const int InitialBuffer = 16 << 10;
     private const int FlushThreshold = 64 << 10;
@@ -115,6 +115,8 @@ internal sealed class ClientSession : IValueSink, IDisposable
     public IValueSink BulkSink => this;
 
     void IValueSink.Accept(ReadOnlySpan<byte> value, long expireUnixMs) => Reply.WriteBulk(value);
+
+    void IPinnedValueSink.AcceptPinned(PinnedValue value, long expireUnixMs) => Reply.WriteBulk(value);
 
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -387,18 +389,21 @@ internal sealed class ClientSession : IValueSink, IDisposable
             await _node.GroupCommit.WaitAsync(_commit).ConfigureAwait(false);
         }
 
-        var pending = Reply.WrittenMemory;
-        var large = pending.Length > LargeBuffers.PooledLimit;
-        while (pending.Length > 0)
+        var large = Reply.Length > LargeBuffers.PooledLimit;
+        foreach (var chunk in Reply.Chunks())
         {
-            var sent = await _socket!.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
-            pending = pending[sent..];
+            var pending = chunk;
+            while (pending.Length > 0)
+            {
+                var sent = await _socket!.SendAsync(pending, SocketFlags.None, stopping).ConfigureAwait(false);
+                pending = pending[sent..];
+            }
         }
 
         if (large)
         {
-            // The socket's reusable send arguments keep the last buffer they sent, which would keep a huge reply
-            // alive after Reset hands it back: an empty send replaces it.
+            // The socket's reusable send arguments keep the last buffer they sent, which would keep a huge reply (or the
+            // storage buffer it was sent from) alive after Reset hands it back: an empty send replaces it.
             await _socket!.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, stopping).ConfigureAwait(false);
         }
 

@@ -157,7 +157,7 @@ public sealed class SessionTests
     }
 
     [Fact]
-    public async Task A_large_value_arriving_in_pieces_is_stored_and_returned_intact()
+    public async Task A_large_value_arriving_in_pieces_is_stored_and_returned_intact_by_get_and_mget()
     {
         await using var node = await InProcessNode.StartAsync();
         await using var redis = await node.ConnectAsync();
@@ -167,6 +167,14 @@ public sealed class SessionTests
         Assert.True(await redis.GetDatabase().StringSetAsync("large", value));
         Assert.Equal(value, (byte[])(await redis.GetDatabase().StringGetAsync("large"))!);
         Assert.Equal(value.Length, await redis.GetDatabase().StringLengthAsync("large"));
+
+        // Each large bulk is sent from the store's buffer, in its place between the reply's own bytes.
+        Assert.True(await redis.GetDatabase().StringSetAsync("small", "s"));
+        var values = await redis.GetDatabase().StringGetAsync(["large", "small", "missing", "large"]);
+        Assert.Equal(value, (byte[])values[0]!);
+        Assert.Equal("s", (string?)values[1]);
+        Assert.True(values[2].IsNull);
+        Assert.Equal(value, (byte[])values[3]!);
     }
 
     [Fact]

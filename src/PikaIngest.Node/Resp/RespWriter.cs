@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -21,6 +22,11 @@ internal sealed class RespWriter : IDisposable
     private const int MaxHeaderLength = 23;
 
     private readonly int _initialCapacity;
+
+    // Bulks sent from memory the writer does not own (WriteBulk of a MemoryManager), each after the
+    // buffer's first Offset bytes.
+    private readonly List<(int Offset, MemoryManager<byte> Value)> _external = [];
+    private long _externalLength;
     private byte[] _buffer;
     private int _length;
     private int _pendingBulk = -1;
@@ -33,9 +39,27 @@ internal sealed class RespWriter : IDisposable
         _buffer = LargeBuffers.Rent(initialCapacity);
     }
 
-    public int Length => _length;
+    /// <summary>The reply's length so far, bulks from <see cref="WriteBulk(MemoryManager{byte})"/> included.</summary>
+    public long Length => _length + _externalLength;
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _length);
+    /// <summary>What was written, when no bulk was given as memory of its own (see <see cref="Chunks"/>).</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _external.Count == 0
+        ? _buffer.AsMemory(0, _length)
+        : throw new InvalidOperationException("The reply holds external bulks: send its Chunks.");
+
+    /// <summary>The reply in send order: parts of the buffer and the external bulks between them.</summary>
+    public IEnumerable<ReadOnlyMemory<byte>> Chunks()
+    {
+        var sent = 0;
+        foreach (var (offset, value) in _external)
+        {
+            yield return _buffer.AsMemory(sent, offset - sent);
+            yield return value.Memory;
+            sent = offset;
+        }
+
+        yield return _buffer.AsMemory(sent, _length - sent);
+    }
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
 
@@ -79,6 +103,19 @@ internal sealed class RespWriter : IDisposable
     {
         value.CopyTo(GetBulkSpan(value.Length));
         AdvanceBulk();
+    }
+
+    /// <summary>
+    /// A bulk sent from <paramref name="value"/> where it lies (a large value in the storage engine's buffer), not copied
+    /// into the reply; the writer owns it from now on and disposes it at <see cref="Reset"/>.
+    /// </summary>
+    public void WriteBulk(MemoryManager<byte> value)
+    {
+        var length = value.Memory.Length;
+        WriteBulkHeader(length);
+        _external.Add((_length, value));
+        _externalLength += length;
+        WriteRaw("\r\n"u8);
     }
 
     /// <summary>A bulk of <paramref name="value"/> UTF-8 encoded.</summary>
@@ -142,6 +179,7 @@ internal sealed class RespWriter : IDisposable
     {
         _length = 0;
         _pendingBulk = -1;
+        ReleaseExternal();
         if (_buffer.Length > RetainedCapacity)
         {
             LargeBuffers.Return(_buffer);
@@ -157,9 +195,21 @@ internal sealed class RespWriter : IDisposable
         }
 
         _disposed = true;
+        ReleaseExternal();
         LargeBuffers.Return(_buffer);
         _buffer = [];
         _length = 0;
+    }
+
+    private void ReleaseExternal()
+    {
+        foreach (var (_, value) in _external)
+        {
+            ((IDisposable)value).Dispose();
+        }
+
+        _external.Clear();
+        _externalLength = 0;
     }
 
     private void WriteRaw(ReadOnlySpan<byte> bytes)

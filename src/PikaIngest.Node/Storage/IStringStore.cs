@@ -12,6 +12,16 @@ internal interface IValueSink
     void Accept(ReadOnlySpan<byte> value, long expireUnixMs);
 }
 
+/// <summary>
+/// A sink that takes a large value's storage buffer itself, to use it after the read returns: a GET's reply is sent
+/// from RocksDB's buffer, so a 512 MiB value is in memory once while it is sent, not also as a reply copy.
+/// </summary>
+internal interface IPinnedValueSink : IValueSink
+{
+    /// <summary>Takes <paramref name="value"/>, which it must dispose once done with it.</summary>
+    void AcceptPinned(PinnedValue value, long expireUnixMs);
+}
+
 internal readonly record struct StoredString(byte[] Value, long ExpireUnixMs);
 
 /// <summary>One page of a SCAN: the cursor to continue from (0 when done) and the live keys found.</summary>

@@ -27,6 +27,14 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     private readonly string _dataFolder;
 
+    /// <summary>How often the expiry sweep reads large (blob) values to find expired ones; reads treat them as absent meanwhile.</summary>
+    public static readonly TimeSpan LargeSweepInterval = TimeSpan.FromMinutes(5);
+
+    // Blob values the node reads are at least LargeValueBytes each: a few of the smaller ones stay cached.
+    private const ulong BlobCacheBytes = 16UL << 20;
+
+    private static readonly Cache BlobCache = Cache.CreateLru(BlobCacheBytes);
+
     // One cache for all instances (and for those a full sync reopens), so its size is the node's, not per instance.
     private readonly Cache _blockCache;
 
@@ -39,6 +47,15 @@ internal sealed unsafe class RocksStringStore : IStringStore
 
     /// <summary>Whole-database reads (DBSIZE, DEBUG DIGEST): large readahead, and no eviction of the hot keys from the block cache.</summary>
     private readonly ReadOptions _scanOptions = new ReadOptions().SetFillCache(false).SetReadaheadSize(2 << 20);
+    /// <summary>
+    /// The expiry sweep's reads: a blob value is not loaded when the iterator reaches it (its value reads as empty), so
+    /// a sweep every 100 ms does not read a 512 MiB value each time (seen: RSS swinging by 400 MiB on an idle node).
+    /// </summary>
+    private readonly ReadOptions _sweepOptions = UnpreparedValues(new ReadOptions().SetFillCache(false));
+
+    // When the sweep next loads blob values to read their expiry (Unix ms), see FindExpired.
+    private bool _largeSweep;
+    private long _nextLargeSweepMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)LargeSweepInterval.TotalMilliseconds;
     private readonly ScanCursors _cursors = new(MaxOpenCursors);
     private readonly bool[] _unpublished;
     private readonly WriteBatch[] _batches;
@@ -207,6 +224,13 @@ internal sealed unsafe class RocksStringStore : IStringStore
         // value's size from the file instead of decompressing a block. The LSM keeps a small reference.
         Native.Instance.rocksdb_options_set_enable_blob_files(options.Handle, 1);
         Native.Instance.rocksdb_options_set_min_blob_size(options.Handle, LargeValueBytes);
+        // A blob read is handed out from the blob cache (the read pins the entry) instead of copied once more into the
+        // read's own buffer (RocksDB's BlobSource::GetBlob: PinSelf without a cache), and a GET's reply is sent from
+        // there (PinnedValue). The cache is small: an entry larger than it lives only while pinned.
+        Native.Instance.rocksdb_options_set_blob_cache(options.Handle, BlobCache.Handle);
+        // Blobs stay uncompressed: the read then holds the value twice for a moment (BlobFileReader::ReadFromFile's
+        // buffer, copied into the cache entry), but LZ4 made the flush hold a third value-sized buffer (write peak
+        // 3.0x instead of 2.0x for 512 MiB, bench/memory.sh), and a read of a value that does not compress holds two anyway.
         Native.Instance.rocksdb_options_set_statistics_level(options.Handle, (int)StatisticsLevel.ExceptHistogramOrTimers);
         // The filter is a full one over whole keys, which is what a GET asks (no prefix is ever looked up). Filters are
         // kept on every level, optimize_filters_for_hits notwithstanding: Redis clients GET missing keys routinely, and
@@ -270,12 +294,35 @@ internal sealed unsafe class RocksStringStore : IStringStore
                     return StoreStatus.NotFound;
                 }
 
-                sink.Accept(UserValue(stored), expire);
+                var user = UserValue(stored);
+                if (user.Length >= LargeValueBytes && sink is IPinnedValueSink taker)
+                {
+                    var handed = new PinnedValue(pinned, user, _swap);
+                    pinned = IntPtr.Zero;
+                    try
+                    {
+                        taker.AcceptPinned(handed, expire);
+                    }
+                    catch
+                    {
+                        // Not taken: left behind it would hold the swap lock, and a full sync would wait for ever.
+                        ((IDisposable)handed).Dispose();
+                        throw;
+                    }
+                }
+                else
+                {
+                    sink.Accept(user, expire);
+                }
+
                 return StoreStatus.Ok;
             }
             finally
             {
-                Native.Instance.rocksdb_pinnableslice_destroy(pinned);
+                if (pinned != IntPtr.Zero)
+                {
+                    Native.Instance.rocksdb_pinnableslice_destroy(pinned);
+                }
             }
         }
         finally
@@ -587,9 +634,9 @@ internal sealed unsafe class RocksStringStore : IStringStore
     }
 
     /// <summary>An iterator over one instance, at <paramref name="from"/> (an encoded key) or at its first key.</summary>
-    private Iterator IterateFrom(int instance, byte[]? from)
+    private Iterator IterateFrom(int instance, byte[]? from, ReadOptions? options = null)
     {
-        var iterator = _databases[instance].NewIterator(readOptions: _readOptions);
+        var iterator = _databases[instance].NewIterator(readOptions: options ?? _readOptions);
         if (from is null)
         {
             iterator.SeekToFirst();
@@ -655,9 +702,20 @@ internal sealed unsafe class RocksStringStore : IStringStore
         var instance = resume?.Instance ?? 0;
         var from = resume?.NextEncodedKey;
         var budget = max * 16;
+        // A round through all keys loads the blob values (each one value-sized read) only every LargeSweepInterval, as
+        // Pika removes expired strings only when compaction reaches them.
+        if (resume is null)
+        {
+            _largeSweep = nowMs >= _nextLargeSweepMs;
+            if (_largeSweep)
+            {
+                _nextLargeSweepMs = nowMs + (long)LargeSweepInterval.TotalMilliseconds;
+            }
+        }
+
         while (instance < _databases.Length)
         {
-            using var iterator = IterateFrom(instance, from);
+            using var iterator = IterateFrom(instance, from, _sweepOptions);
 
             for (; iterator.Valid(); iterator.Next())
             {
@@ -668,7 +726,12 @@ internal sealed unsafe class RocksStringStore : IStringStore
                 }
 
                 var key = iterator.GetKeySpan();
-                if (IsExpired(ExpireOf(iterator.GetValueSpan(), key), nowMs))
+                var value = iterator.GetValueSpan();
+                // Every stored value holds at least its type byte and suffix: an empty one is a blob not loaded.
+                var expired = value.IsEmpty
+                    ? _largeSweep && IsExpiredLarge(PikaV4Encoding.DecodeKey(key), nowMs)
+                    : IsExpired(ExpireOf(value, key), nowMs);
+                if (expired)
                 {
                     found.Add(PikaV4Encoding.DecodeKey(key));
                 }
@@ -868,6 +931,19 @@ internal sealed unsafe class RocksStringStore : IStringStore
         }
 
         return checked((long)value);
+    }
+
+    /// <summary>Whether a large value has expired, read as a GET reads it (pinned, not copied).</summary>
+    private bool IsExpiredLarge(byte[] key, long nowMs)
+    {
+        var probe = new ExpirySink();
+        return Get(key, long.MinValue, probe) == StoreStatus.Ok && IsExpired(probe.ExpireUnixMs, nowMs);
+    }
+
+    private static ReadOptions UnpreparedValues(ReadOptions options)
+    {
+        Native.Instance.rocksdb_readoptions_set_allow_unprepared_value(options.Handle, 1);
+        return options;
     }
 
     private ReadScope Reading()

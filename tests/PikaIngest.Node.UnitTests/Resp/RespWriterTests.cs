@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using CsCheck;
@@ -31,6 +32,43 @@ public sealed class RespWriterTests
             + "$4\r\nv\r\n\0\r\n$0\r\n\r\n$3\r\nh\u00c3\u00a9\r\n$-1\r\n*2\r\n*0\r\n*-1\r\n",
             Encoding.Latin1.GetString(writer.WrittenSpan));
         Assert.Equal(writer.Length, writer.WrittenMemory.Length);
+    }
+
+    [Fact]
+    public void An_external_bulk_is_sent_in_its_place_between_the_buffers_bytes_and_given_back_at_reset()
+    {
+        using var writer = new RespWriter();
+        var first = new RecordingMemory("large\r\nvalue"u8.ToArray());
+        var second = new RecordingMemory([]);
+
+        writer.WriteArrayHeader(3);
+        writer.WriteBulk(first);
+        writer.WriteBulk("small"u8);
+        writer.WriteBulk(second);
+
+        var sent = writer.Chunks().SelectMany(chunk => chunk.ToArray()).ToArray();
+        Assert.Equal("*3\r\n$12\r\nlarge\r\nvalue\r\n$5\r\nsmall\r\n$0\r\n\r\n", Encoding.Latin1.GetString(sent));
+        Assert.Equal(sent.Length, writer.Length);
+        Assert.Throws<InvalidOperationException>(() => writer.WrittenMemory);
+        Assert.False(first.Disposed);
+
+        writer.Reset();
+        Assert.True(first.Disposed);
+        Assert.True(second.Disposed);
+        Assert.Equal(0, writer.Length);
+        Assert.All(writer.Chunks(), chunk => Assert.True(chunk.IsEmpty));
+    }
+
+    [Fact]
+    public void Disposing_the_writer_gives_back_an_external_bulk_never_sent()
+    {
+        var value = new RecordingMemory("v"u8.ToArray());
+        using (var writer = new RespWriter())
+        {
+            writer.WriteBulk(value);
+        }
+
+        Assert.True(value.Disposed);
     }
 
     [Theory]
@@ -291,5 +329,21 @@ public sealed class RespWriterTests
         public sealed record Error(string Text);
 
         public sealed record NullArray;
+    }
+
+    /// <summary>Memory the writer does not own, as a pinned storage value is, noting when it is given back.</summary>
+    private sealed class RecordingMemory(byte[] bytes) : MemoryManager<byte>
+    {
+        public bool Disposed { get; private set; }
+
+        public override Span<byte> GetSpan() => bytes;
+
+        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing) => Disposed = true;
     }
 }
